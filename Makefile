@@ -1,0 +1,61 @@
+# The project's interface: CI runs `make test`; README documents every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_310 ?= $(shell command -v python3.10 2>/dev/null || echo $(HOME)/.pyenv/versions/3.10.13/bin/python)
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(PY) -m rasa
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONPATH := $(CURDIR)
+
+RASA_DATA := $(shell find nlu_data -name '*.yml' -not -path 'nlu_data/outcomes/*' 2>/dev/null)
+MODEL_STAMP := models/.trained
+DATA ?= tests/data/outcomes_dev.yml
+
+.PHONY: help install train migrate run serve test lint evaluate bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml requirements.txt
+	test -x $(PY) || $(PYTHON_310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<26" wheel
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	touch $@
+
+install: $(VENV)/.installed ## create .venv with Python 3.10 and install everything
+
+$(MODEL_STAMP): $(VENV)/.installed config.yml domain.yml $(RASA_DATA) bot/nlu/crisis_override.py bot/safety.py
+	$(RASA) train --data nlu_data --domain domain.yml --config config.yml --out models --fixed-model-name outcomes-assistant
+	touch $@
+
+train: $(MODEL_STAMP) ## train the Rasa model (if stale) and the outcome extractor (if stale)
+	$(PY) -m bot train-outcomes
+
+migrate: $(VENV)/.installed ## bring the outcomes database schema up to date
+	$(PY) -m bot migrate
+
+run: train migrate ## chat in the terminal (or on Telegram when TELEGRAM_BOT_TOKEN is set)
+	$(PY) -m bot chat
+
+serve: train migrate ## Rasa REST channel + HTTP API on :5005 and the action server on :5055
+	$(PY) -m bot serve
+
+lint: $(VENV)/.installed ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: train migrate ## validate the data, run pytest and Rasa's story tests
+	$(RASA) data validate --data nlu_data --domain domain.yml --config config.yml
+	$(PY) -m pytest -q
+	$(RASA) test core --stories tests/stories --model models/outcomes-assistant.tar.gz --fail-on-prediction-errors --out var/results
+
+evaluate: train ## score outcome extraction: make evaluate DATA=tests/data/outcomes_dev.yml
+	$(PY) -m bot evaluate $(DATA)
+
+clean: ## remove trained models and local data (var/)
+	rm -rf models var

@@ -1,0 +1,1 @@
+"""Custom Rasa actions: thin wrappers that call the plain functions in ``bot``."""

@@ -1,0 +1,98 @@
+"""What every action shares: who is talking, what they said, and safe database access.
+
+Nothing here opens a database or loads a model at import time: the action server imports
+every module under ``actions/`` when it starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bot.dialogue.identity import channel_and_user
+from bot.dialogue.interruptions import is_interruption
+from bot.storage.db import session_scope
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def person_key(tracker: Tracker) -> tuple[str, str]:
+    """(channel, user id) of the person in this conversation."""
+    return channel_and_user(tracker.sender_id, tracker.get_latest_input_channel())
+
+
+def latest_intent(tracker: Tracker) -> tuple[str | None, float | None]:
+    """Name and confidence of the latest message's intent."""
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name"), intent.get("confidence")
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The latest message exactly as the person wrote it."""
+    return tracker.latest_message.get("text") or ""
+
+
+def latest_message_id(tracker: Tracker) -> str | None:
+    """The id of the latest message: storing by it means a repeated delivery is stored once.
+
+    Our channels send their own id (Telegram's update id, the web chat's form token) in the
+    message metadata, so a channel's retry of the same message carries the same id; without
+    one, Rasa's own id is used.
+    """
+    metadata = tracker.latest_message.get("metadata") or {}
+    return metadata.get("message_id") or tracker.latest_message.get("message_id")
+
+
+def with_storage(dispatcher: CollectingDispatcher, work: Callable[[Session], T], failed: T) -> T:
+    """Run ``work`` in one transaction; if the database fails, tell the person and return
+    ``failed`` so the conversation stays where it was and they can send it again."""
+    try:
+        with session_scope() as session:
+            return work(session)
+    except SQLAlchemyError:
+        logger.exception("Database unavailable while handling a message")
+        dispatcher.utter_message(response="utter_storage_trouble")
+        return failed
+
+
+class NamedAction(Action, ABC):
+    """An action whose name is declared by the subclass."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in ``domain.yml``."""
+
+
+class ConversationFormValidation(FormValidationAction, ABC):
+    """Validation for a form whose slot takes any answer except a side remark.
+
+    A side remark (help, stop, distress...) is left unextracted, so the form steps aside and
+    the rules in ``nlu_data/rules/control.yml`` answer it and return to the form.
+    """
+
+    @abstractmethod
+    def name(self) -> str:
+        """``validate_<form name>``."""
+
+    def answer(self, tracker: Tracker, slot: str) -> str | None:
+        """The latest message if it answers the question for ``slot``, else None."""
+        if tracker.get_slot("requested_slot") != slot:
+            return None
+        intent, confidence = latest_intent(tracker)
+        text = latest_text(tracker)
+        if is_interruption(intent, confidence, text):
+            return None
+        return text
+
+    @staticmethod
+    def log_turn(action: str, **fields: Any) -> None:
+        """Log what happened without the person's words."""
+        logger.info("%s %s", action, " ".join(f"{k}={v}" for k, v in fields.items()))

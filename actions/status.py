@@ -1,0 +1,103 @@
+"""How things are now, for each outcome heard: going well, partly, not yet, or skip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.base import (
+    ConversationFormValidation,
+    NamedAction,
+    latest_intent,
+    latest_message_id,
+    person_key,
+    with_storage,
+)
+from bot.dialogue import service
+from bot.dialogue.status import status_from_intent
+from bot.dialogue.wording import phrase, short_quote
+from bot.storage import repository as repo
+
+DONE = "done"
+
+
+class ValidateStatusForm(ConversationFormValidation):
+    """Stores the status of the outcome just asked about; free words are kept as a statement.
+
+    Slots: ``status_answer``, ``status_outcome``, ``pending_status``.
+    """
+
+    def name(self) -> str:
+        return "validate_status_form"
+
+    async def extract_status_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = self.answer(tracker, "status_answer")
+        return {} if text is None else {"status_answer": text}
+
+    def validate_status_answer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        intent, _ = latest_intent(tracker)
+        status = status_from_intent("skip" if intent == "dont_know" else intent)
+        outcome_id = tracker.get_slot("status_outcome")
+        channel, user_id = person_key(tracker)
+        message_id = latest_message_id(tracker)
+
+        def work(s: Session) -> dict[str, Any]:
+            conversation = service.conversation_for(s, channel, user_id)
+            if conversation is None:
+                return {"status_answer": None}
+            if status is None or outcome_id is None:
+                service.hear(s, conversation, str(value), message_id)
+                dispatcher.utter_message(response="utter_status_kept_words")
+                return {"status_answer": None}
+            repo.set_outcome_status(s, conversation, outcome_id, status)
+            if service.pending_status(s, conversation):
+                return {"status_answer": None, "status_outcome": None}
+            return {"status_answer": DONE, "status_outcome": None, "pending_status": False}
+
+        return with_storage(dispatcher, work, failed={"status_answer": None})
+
+
+class ActionAskStatusAnswer(NamedAction):
+    """Asks how things are with the next outcome that has no status yet, quoting the person.
+
+    Slots: ``status_outcome``.
+    """
+
+    def name(self) -> str:
+        return "action_ask_status_answer"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        channel, user_id = person_key(tracker)
+
+        def next_outcome(s: Session) -> tuple[str, str, bool] | None:
+            conversation = service.conversation_for(s, channel, user_id)
+            if conversation is None:
+                return None
+            pending = service.pending_status(s, conversation)
+            if not pending:
+                return None
+            first_asked = not any(item.status for item in repo.summary_items(s, conversation))
+            return pending[0], service.first_quote(s, conversation, pending[0]), first_asked
+
+        found = with_storage(dispatcher, next_outcome, failed=None)
+        if found is None:
+            dispatcher.utter_message(response="utter_not_understood")
+            return []
+        outcome_id, quote, first_asked = found
+        if first_asked and tracker.get_slot("status_outcome") is None:
+            dispatcher.utter_message(response="utter_status_intro")
+        dispatcher.utter_message(
+            response="utter_ask_status", phrase=phrase(outcome_id), quote=short_quote(quote)
+        )
+        return [SlotSet("status_outcome", outcome_id)]

@@ -1,0 +1,138 @@
+"""The open conversation: the person's story, reflected back, with gentle follow-ups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.base import (
+    ConversationFormValidation,
+    NamedAction,
+    latest_intent,
+    latest_message_id,
+    latest_text,
+    person_key,
+    with_storage,
+)
+from bot.dialogue import service
+from bot.dialogue.interruptions import is_interruption
+from bot.dialogue.topics import ANYTHING_ELSE, OPENING, next_topic
+from bot.storage import repository as repo
+
+SHORT_ANSWER_WORDS = 8
+
+
+class ValidateStoryForm(ConversationFormValidation):
+    """Stores each answer verbatim with the outcomes heard in it and reflects it back.
+
+    The form keeps going (``story`` stays empty) until the person says that's all.
+    Slots: ``story``, ``pending_status``, ``role``.
+    """
+
+    def name(self) -> str:
+        return "validate_story_form"
+
+    async def extract_story(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = self.answer(tracker, "story")
+        return {} if text is None else {"story": text}
+
+    def validate_story(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        intent, _ = latest_intent(tracker)
+        channel, user_id = person_key(tracker)
+        text = str(value)
+        message_id = latest_message_id(tracker)
+
+        def work(s: Session) -> dict[str, Any]:
+            conversation = service.conversation_for(s, channel, user_id)
+            if conversation is None:
+                dispatcher.utter_message(response="utter_not_understood")
+                return {"story": None}
+            if service.is_finishing(intent, text) and service.statement_count(s, conversation):
+                pending = service.pending_status(s, conversation)
+                return {"story": "done", "pending_status": bool(pending)}
+            if service.is_finishing(intent, text):
+                return {"story": None}  # nothing said yet: the question asks for one thing
+            found = service.hear(s, conversation, text, message_id)
+            short_dont_know = intent == "dont_know" and len(text.split()) <= SHORT_ANSWER_WORDS
+            if not short_dont_know:
+                reply = service.reflection(text, found)
+                dispatcher.utter_message(response=reply.response, **reply.values)
+            self.log_turn("story_heard", reference=conversation.reference, outcomes=len(found))
+            return {"story": None, "pending_status": bool(service.pending_status(s, conversation))}
+
+        return with_storage(dispatcher, work, failed={"story": None})
+
+
+class ActionAskStory(NamedAction):
+    """Asks the next open question: the opening, a follow-up not yet asked, or "anything else?".
+
+    Slots: ``role``, ``asked_topics``, ``last_prompt``.
+    """
+
+    def name(self) -> str:
+        return "action_ask_story"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        intent, confidence = latest_intent(tracker)
+        last_prompt = tracker.get_slot("last_prompt")
+        if is_interruption(intent, confidence, latest_text(tracker)) and last_prompt:
+            dispatcher.utter_message(response=last_prompt)
+            return []
+        if intent == "add_more":
+            dispatcher.utter_message(response="utter_go_ahead")
+            return [SlotSet("last_prompt", "utter_go_ahead")]
+        if intent == "dont_know":
+            dispatcher.utter_message(response="utter_examples")
+            return []
+        channel, user_id = person_key(tracker)
+
+        def progress(s: Session) -> tuple[int, list[str]]:
+            conversation = service.conversation_for(s, channel, user_id)
+            if conversation is None:
+                return 0, []
+            return service.statement_count(s, conversation), repo.outcomes_heard(s, conversation)
+
+        said, heard = with_storage(dispatcher, progress, failed=(0, []))
+        if not said:
+            prompt = "utter_need_one_thing" if intent in ("done", "deny") else OPENING
+            dispatcher.utter_message(response=prompt)
+            return [SlotSet("last_prompt", OPENING)]
+        asked = list(tracker.get_slot("asked_topics") or [])
+        topic = next_topic(tracker.get_slot("role"), set(heard), asked)
+        if topic is None:
+            dispatcher.utter_message(response=ANYTHING_ELSE)
+            return [SlotSet("last_prompt", ANYTHING_ELSE)]
+        dispatcher.utter_message(response=topic.response)
+        return [
+            SlotSet("asked_topics", [*asked, topic.name]),
+            SlotSet("last_prompt", topic.response),
+        ]
+
+
+class ActionAddMore(NamedAction):
+    """Reopens the conversation after the summary, keeping anything the person just said.
+
+    Slots: ``story``.
+    """
+
+    def name(self) -> str:
+        return "action_add_more"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        intent, _ = latest_intent(tracker)
+        if intent != "add_more":
+            ValidateStoryForm().validate_story(latest_text(tracker), dispatcher, tracker, domain)
+        return [SlotSet("story", None)]

@@ -1,0 +1,1 @@
+"""Personal outcomes assistant: our package (storage, outcome extraction, dialogue logic, channels)."""

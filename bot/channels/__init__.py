@@ -1,0 +1,1 @@
+"""Ways to reach the assistant: the terminal chat (and, later, Telegram and the web chat)."""

@@ -1,0 +1,115 @@
+"""A small client for Rasa's REST channel, with bounded retries when Rasa is busy or restarting."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/rest/webhook"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice the assistant offers: the words shown and the payload sent back."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    """One reply: its text and any buttons."""
+
+    text: str
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BotMessage:
+        """Build from an item of the REST channel's response."""
+        buttons = tuple(
+            Button(str(b.get("title", "")), str(b.get("payload", "")))
+            for b in data.get("buttons") or []
+        )
+        return cls(str(data.get("text") or ""), buttons)
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer after all retries; the message was not delivered."""
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how long to retry a message Rasa could not take."""
+
+    attempts: int = 6
+    first_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delays(self) -> list[float]:
+        """Waits between attempts, doubling up to ``max_delay``."""
+        return [min(self.first_delay * 2**i, self.max_delay) for i in range(self.attempts - 1)]
+
+
+class RasaClient:
+    """Sends a person's message to Rasa and returns the assistant's replies."""
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:5005",
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(timeout=timeout)
+        self._sleep = sleep
+
+    def send(
+        self,
+        sender: str,
+        text: str,
+        *,
+        message_id: str | None = None,
+        on_retry: Callable[[int], None] | None = None,
+    ) -> list[BotMessage]:
+        """Deliver ``text`` for ``sender``; retries (same ``message_id``) if Rasa is down.
+
+        ``on_retry(attempt)`` is called before each retry, so a channel can tell the person
+        their message is kept and will be answered shortly.
+        """
+        body = {
+            "sender": sender,
+            "message": text,
+            "metadata": {"message_id": message_id or uuid.uuid4().hex},
+        }
+        delays = self.retry.delays()
+        for attempt in range(len(delays) + 1):
+            try:
+                response = self._http.post(self.base_url + WEBHOOK_PATH, json=body)
+                if response.status_code < 500:
+                    response.raise_for_status()
+                    return [BotMessage.from_json(item) for item in response.json()]
+                logger.warning("Rasa answered %s (attempt %d)", response.status_code, attempt + 1)
+            except httpx.TransportError as error:
+                logger.warning(
+                    "Rasa unreachable (attempt %d): %s", attempt + 1, type(error).__name__
+                )
+            if attempt < len(delays):
+                if on_retry:
+                    on_retry(attempt + 1)
+                self._sleep(delays[attempt])
+        raise RasaUnavailable(f"Rasa at {self.base_url} did not answer")
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._http.close()

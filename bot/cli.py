@@ -1,0 +1,53 @@
+"""Command-line entry points: ``python -m bot <command>``.
+
+Each command lives in its own module; this file only wires up argparse and imports the
+module that does the work when the command runs, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+# command name -> (module, one-line help). Each module has ``add_arguments(parser)`` and
+# ``run(args) -> int``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "evaluate": ("bot.outcomes.evaluation", "score outcome extraction on a labelled YAML file"),
+    "train-outcomes": (
+        "bot.outcomes.training",
+        "train the outcome extractor if it is missing or stale",
+    ),
+    "export": ("bot.export", "write everything stored as JSON or CSV to standard output"),
+    "migrate": ("bot.storage.migrate", "bring the outcomes database schema up to date"),
+    "chat": ("bot.channels.terminal", "chat with the assistant in this terminal"),
+    "serve": ("bot.servers", "run Rasa (REST channel, HTTP API) and the action server"),
+}
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The top-level parser with one sub-parser per command (options only for the one in ``argv``)."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(module_name=module_name)
+        if name in argv:  # only import the module whose options we need
+            importlib.import_module(module_name).add_arguments(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    module = importlib.import_module(args.module_name)
+    return int(module.run(args) or 0)

@@ -1,0 +1,1 @@
+"""Conversation logic in plain, testable functions; the Rasa actions only call these."""

@@ -1,0 +1,104 @@
+"""What the actions do with the database and the extractor, as plain functions.
+
+Each function takes an open ``Session`` (the caller owns the transaction) and the
+person's key, so it can be tested without Rasa.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot.dialogue.wording import join_phrases, short_quote
+from bot.outcomes.extractor import FoundOutcome, get_extractor
+from bot.outcomes.framework import ids_for_role
+from bot.storage import repository as repo
+from bot.storage.models import Conversation, Person
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A response name from ``domain.yml`` and the values it is filled with."""
+
+    response: str
+    values: dict[str, str]
+
+
+def conversation_for(s: Session, channel: str, user_id: str) -> Conversation | None:
+    """The person's conversation in progress (open or paused), if they have consented."""
+    person = repo.find_person(s, channel, user_id)
+    if person is None or person.consent_at is None:
+        return None
+    return repo.current_conversation(s, person)
+
+
+def give_consent(s: Session, channel: str, user_id: str) -> Conversation:
+    """Record consent and open a conversation (or carry on with the open one)."""
+    person = repo.get_or_create_person(s, channel, user_id)
+    repo.record_consent(s, person)
+    return repo.current_conversation(s, person) or repo.start_conversation(s, person)
+
+
+def choose_role(s: Session, channel: str, user_id: str, role: str) -> None:
+    """Store the person's role on them and on their conversation in progress."""
+    person = repo.get_or_create_person(s, channel, user_id)
+    repo.set_role(s, person, role)
+    conversation = repo.current_conversation(s, person)
+    if conversation is not None:
+        conversation.role = role
+
+
+def hear(
+    s: Session,
+    conversation: Conversation,
+    text: str,
+    message_id: str | None,
+    *,
+    source: str = "story",
+) -> list[FoundOutcome]:
+    """Store the person's words verbatim with the outcomes heard in them."""
+    found = get_extractor().predict(text, allowed_ids=ids_for_role(conversation.role))
+    repo.add_statement(s, conversation, text, source=source, message_id=message_id, tags=found)
+    return found
+
+
+def reflection(text: str, found: list[FoundOutcome]) -> Reply:
+    """A brief reflection of what was heard, using the person's words."""
+    if not found:
+        return Reply("utter_reflect_words", {})
+    phrases = join_phrases([f.outcome_id for f in found][:3])
+    if len(text.split()) > 60:
+        return Reply("utter_reflect_long", {"phrases": phrases})
+    return Reply(
+        "utter_reflect_outcomes", {"quote": short_quote(found[0].quote), "phrases": phrases}
+    )
+
+
+def pending_status(s: Session, conversation: Conversation) -> list[str]:
+    """Outcomes heard in this conversation whose status the person has not given yet."""
+    done = {item.outcome_id for item in repo.summary_items(s, conversation) if item.status}
+    return [o for o in repo.outcomes_heard(s, conversation) if o not in done]
+
+
+def first_quote(s: Session, conversation: Conversation, outcome_id: str) -> str:
+    """The first of the person's words an outcome was heard in."""
+    for item in repo.summary_items(s, conversation):
+        if item.outcome_id == outcome_id and item.quotes:
+            return item.quotes[0]
+    return ""
+
+
+def person_for(s: Session, channel: str, user_id: str) -> Person | None:
+    """The stored person, if any."""
+    return repo.find_person(s, channel, user_id)
+
+
+def statement_count(s: Session, conversation: Conversation) -> int:
+    """How many things the person has said in this conversation."""
+    return len(conversation.statements)
+
+
+def is_finishing(intent: str | None, text: str) -> bool:
+    """ "That's all" or a short "no" to "anything else?"."""
+    return intent == "done" or (intent == "deny" and len(text.split()) <= 4)

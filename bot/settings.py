@@ -1,0 +1,42 @@
+"""Everything the assistant reads from the environment, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+DEFAULT_CRISIS_HELP = (
+    "If you are in danger or need help right now, please call 999. "
+    "You can talk to Samaritans any time, day or night, free on 116 123. "
+    "For urgent help with your health you can call NHS 111 (or NHS 24 on 111 in Scotland)."
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-time configuration; see the README's Configuration section."""
+
+    database_url: str
+    crisis_help_text: str
+    outcome_model_dir: Path
+    outcome_threshold: float
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{VAR_DIR / 'outcomes.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read settings once per process."""
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL") or _default_database_url(),
+        crisis_help_text=os.environ.get("CRISIS_HELP_TEXT") or DEFAULT_CRISIS_HELP,
+        outcome_model_dir=Path(os.environ.get("OUTCOME_MODEL_DIR") or VAR_DIR / "outcome_model"),
+        outcome_threshold=float(os.environ.get("OUTCOME_THRESHOLD") or 0.5),
+    )

@@ -1,0 +1,89 @@
+"""Engines and sessions. Nothing here opens a database until it is first asked for."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import get_settings
+
+_lock = threading.Lock()
+_default_engine: Engine | None = None
+_default_sessionmaker: sessionmaker | None = None
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL, or ``None`` for other backends and in-memory ones."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str | None = None, *, sqlite_foreign_keys: bool = True) -> Engine:
+    """A 2.0-style engine for ``url`` (default: the configured ``DATABASE_URL``).
+
+    For SQLite the database file's folder is created and foreign keys are switched on for
+    every connection, so ``ON DELETE CASCADE`` works as it does on PostgreSQL. Migrations
+    pass ``sqlite_foreign_keys=False``: SQLite's batch migrations drop and recreate tables,
+    and dropping a table with foreign keys on would cascade-delete the rows that refer to it.
+    """
+    url = url or get_settings().database_url
+    sqlite_file = _sqlite_file(url)
+    if sqlite_file is not None:
+        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite" and sqlite_foreign_keys:
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    """A session factory bound to ``engine``; objects stay readable after commit."""
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+def default_sessionmaker() -> sessionmaker:
+    """The process-wide session factory for the configured database, created on first use."""
+    global _default_engine, _default_sessionmaker
+    if _default_sessionmaker is None:
+        with _lock:
+            if _default_sessionmaker is None:
+                _default_engine = make_engine()
+                _default_sessionmaker = make_sessionmaker(_default_engine)
+    return _default_sessionmaker
+
+
+def dispose_default() -> None:
+    """Close the process-wide engine (if any) so the next use starts afresh (tests, forks)."""
+    global _default_engine, _default_sessionmaker
+    with _lock:
+        if _default_engine is not None:
+            _default_engine.dispose()
+        _default_engine = None
+        _default_sessionmaker = None
+
+
+@contextmanager
+def session_scope(sessionmaker: sessionmaker | None = None) -> Iterator[Session]:
+    """One transaction: commits when the block ends, rolls back if it raises."""
+    factory = sessionmaker or default_sessionmaker()
+    with factory.begin() as session:
+        yield session

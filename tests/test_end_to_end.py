@@ -1,0 +1,150 @@
+"""A whole conversation through Rasa's REST channel, with the real Rasa and action servers,
+then the database read back: every statement stored verbatim with its outcome ids."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.channels.rasa_client import BotMessage, RasaClient
+from bot.servers import rasa_env, running_servers
+from bot.storage.db import make_engine, make_sessionmaker
+from bot.storage.migrate import upgrade
+from bot.storage.models import Conversation, Person, Statement
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory) -> Iterator[tuple[RasaClient, str]]:
+    """Rasa + action server on free ports, with their own fresh databases."""
+    var = tmp_path_factory.mktemp("e2e")
+    db_url = f"sqlite:///{var / 'outcomes.db'}"
+    upgrade(db_url)
+    rasa_port, actions_port = free_port(), free_port()
+    env = rasa_env(
+        rasa_port=rasa_port,
+        actions_port=actions_port,
+        extra={"DATABASE_URL": db_url, "TRACKER_DB_URL": f"sqlite:///{var / 'tracker.db'}"},
+    )
+    with running_servers(
+        rasa_port=rasa_port, actions_port=actions_port, env=env, log_dir=var / "logs", timeout=180
+    ) as servers:
+        client = RasaClient(servers.rasa_url)
+        yield client, db_url
+        client.close()
+
+
+def texts(replies: list[BotMessage]) -> str:
+    return "\n".join(r.text for r in replies)
+
+
+def payloads(replies: list[BotMessage]) -> list[str]:
+    return [b.payload for r in replies for b in r.buttons]
+
+
+STORY = [
+    "A good day is when my daughter comes round and we have a cup of tea in the garden.",
+    "I'd love to get back to the swimming baths, I used to go every Tuesday \U0001f3ca",
+    "The carers turn up at different times every day so I never know when I'll get up.",
+]
+
+
+def test_a_whole_conversation_is_stored_verbatim_with_outcomes(assistant):
+    client, db_url = assistant
+    sender = "e2e:whole-conversation"
+
+    replies = client.send(sender, "/greet")
+    assert "Talking Points assistant" in texts(replies)
+    assert payloads(replies) == ["/affirm", "/deny"]
+
+    replies = client.send(sender, "yes that's fine")
+    assert "/role_person" in payloads(replies)
+
+    replies = client.send(sender, "/role_person")
+    assert "what does a good day look like" in texts(replies)
+
+    heard_reflections = 0
+    for line in STORY:
+        replies = client.send(sender, line)
+        heard_reflections += texts(replies).startswith("Thank you")
+    assert heard_reflections == len(STORY)
+
+    replies = client.send(sender, "that's all")
+    asked = 0
+    while "/status_going_well" in payloads(replies):
+        asked += 1
+        replies = client.send(sender, "/status_partly" if asked == 1 else "/skip")
+        assert asked < 10
+    assert asked >= 2
+    assert "Here's what I heard" in texts(replies)
+    assert "\u201cThe carers turn up at different times every day" in texts(replies)
+
+    replies = client.send(sender, "/confirm_summary")
+    assert "your reference is PO-" in texts(replies)
+
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine).begin() as s:
+        person = s.execute(select(Person).where(Person.channel == "e2e")).scalar_one()
+        assert person.role == "person" and person.consent_at is not None
+        conversation = s.execute(select(Conversation)).scalar_one()
+        assert conversation.status == "saved" and conversation.reference in texts(replies)
+        statements = s.execute(select(Statement).order_by(Statement.position)).scalars().all()
+        assert [st.text for st in statements] == STORY
+        tags = {st.text: {t.outcome_id for t in st.tags} for st in statements}
+        assert "seeing_people" in tags[STORY[0]]
+        assert "reliability" in tags[STORY[2]]
+        assert all(t.state == "confirmed" for st in statements for t in st.tags)
+    engine.dispose()
+
+
+def test_refusing_consent_stores_nothing(assistant):
+    client, db_url = assistant
+    sender = "e2e:refuses"
+    client.send(sender, "hello")
+    replies = client.send(sender, "no thanks")
+    assert "I haven't kept anything" in texts(replies)
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine).begin() as s:
+        assert s.execute(select(Person).where(Person.channel_user_id == "refuses")).first() is None
+    engine.dispose()
+
+
+def test_pause_and_carry_on_later(assistant):
+    client, _ = assistant
+    sender = "e2e:pauses"
+    client.send(sender, "hi")
+    client.send(sender, "/affirm")
+    client.send(sender, "I look after my husband")
+    replies = client.send(sender, "can we stop there for now")
+    assert "let's pause there" in texts(replies)
+    replies = client.send(sender, "carry on")
+    assert "Welcome back" in texts(replies)
+    assert "good day look like for you both" in texts(replies)  # the carer's opening question
+
+
+def test_distress_gets_help_now(assistant):
+    client, db_url = assistant
+    sender = "e2e:distress"
+    client.send(sender, "hi")
+    client.send(sender, "/affirm")
+    client.send(sender, "/role_person")
+    replies = client.send(sender, "i cant go on anymore, i want to end it all")
+    assert "116 123" in texts(replies)
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine).begin() as s:
+        person = s.execute(select(Person).where(Person.channel_user_id == "distress")).scalar_one()
+        conversation = s.execute(
+            select(Conversation).where(Conversation.person_id == person.id)
+        ).scalar_one()
+        assert conversation.flagged
+    engine.dispose()
