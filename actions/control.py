@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
@@ -25,10 +25,14 @@ BRIEF_ANSWERS = {
 
 
 def pause_events(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
-    """Step out of the current question, remembering it, and mark the conversation paused."""
+    """Step out of the current question, remembering it, and mark the conversation paused.
+
+    ``paused_loop`` is always set (to the form, or ``none``), so "carry on" never reopens a
+    question from an earlier pause.
+    """
     loop = tracker.active_loop.get("name") if tracker.active_loop else None
     if not loop or tracker.get_slot("stage") != "talking":
-        return [ActiveLoop(None)] if loop else []
+        return ([ActiveLoop(None)] if loop else []) + [SlotSet("paused_loop", "none")]
     channel, user_id = person_key(tracker)
 
     def pause(s: Session) -> None:
@@ -37,7 +41,13 @@ def pause_events(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[Eve
             repo.set_status(s, conversation, "paused")
 
     with_storage(dispatcher, pause, failed=None)
-    return [ActiveLoop(None), SlotSet("paused_loop", loop), SlotSet("stage", "paused")]
+    return [
+        ActiveLoop(None),
+        # so that when the form reopens, the message that reopened it is not taken as an answer
+        SlotSet("requested_slot", None),
+        SlotSet("paused_loop", loop),
+        SlotSet("stage", "paused"),
+    ]
 
 
 class ActionBriefAnswer(NamedAction):
@@ -135,7 +145,10 @@ class ActionStartAgain(NamedAction):
 
 
 class ActionNotUnderstood(NamedAction):
-    """Says kindly that the message was not understood."""
+    """Says kindly that the message was not understood, and waits for the next one.
+
+    The message stays in the tracker store; reverting it only stops it steering the dialogue.
+    """
 
     def name(self) -> str:
         return "action_not_understood"
@@ -144,4 +157,4 @@ class ActionNotUnderstood(NamedAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_not_understood")
-        return []
+        return [UserUtteranceReverted()]

@@ -44,8 +44,10 @@ class ValidateStatusForm(ConversationFormValidation):
     def validate_status_answer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # a reset when the form opens, not something the person said
+            return {"status_answer": None}
         intent, _ = latest_intent(tracker)
-        status = status_from_intent("skip" if intent == "dont_know" else intent)
+        status = status_from_intent("skip" if intent in ("dont_know", "done") else intent)
         outcome_id = tracker.get_slot("status_outcome")
         channel, user_id = person_key(tracker)
         message_id = latest_message_id(tracker)
@@ -58,7 +60,14 @@ class ValidateStatusForm(ConversationFormValidation):
                 service.hear(s, conversation, str(value), message_id)
                 dispatcher.utter_message(response="utter_status_kept_words")
                 return {"status_answer": None}
-            repo.set_outcome_status(s, conversation, outcome_id, status)
+            if intent == "done":  # "that's all": skip the rest
+                for pending in service.pending_status(s, conversation):
+                    repo.set_outcome_status(s, conversation, pending, "skipped")
+            else:
+                repo.set_outcome_status(s, conversation, outcome_id, status)
+            typed_status = (intent or "").startswith("status_") and not str(value).startswith("/")
+            if typed_status:  # "it depends on the week": keep their words with the status
+                repo.add_statement(s, conversation, str(value), message_id=message_id)
             if service.pending_status(s, conversation):
                 return {"status_answer": None, "status_outcome": None}
             return {"status_answer": DONE, "status_outcome": None, "pending_status": False}
@@ -88,7 +97,7 @@ class ActionAskStatusAnswer(NamedAction):
             if not pending:
                 return None
             first_asked = not any(item.status for item in repo.summary_items(s, conversation))
-            return pending[0], service.first_quote(s, conversation, pending[0]), first_asked
+            return pending[0], repo.best_quote(s, conversation, pending[0]), first_asked
 
         found = with_storage(dispatcher, next_outcome, failed=None)
         if found is None:

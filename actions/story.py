@@ -20,7 +20,6 @@ from actions.base import (
     with_storage,
 )
 from bot.dialogue import service
-from bot.dialogue.interruptions import is_interruption
 from bot.dialogue.topics import ANYTHING_ELSE, OPENING, next_topic
 from bot.storage import repository as repo
 
@@ -46,6 +45,8 @@ class ValidateStoryForm(ConversationFormValidation):
     def validate_story(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # a reset when the form opens, not something the person said
+            return {"story": None}
         intent, _ = latest_intent(tracker)
         channel, user_id = person_key(tracker)
         text = str(value)
@@ -58,9 +59,12 @@ class ValidateStoryForm(ConversationFormValidation):
                 return {"story": None}
             if service.is_finishing(intent, text) and service.statement_count(s, conversation):
                 pending = service.pending_status(s, conversation)
-                return {"story": "done", "pending_status": bool(pending)}
+                # status_answer is emptied so the status form asks afresh
+                return {"story": "done", "pending_status": bool(pending), "status_answer": None}
             if service.is_finishing(intent, text):
                 return {"story": None}  # nothing said yet: the question asks for one thing
+            if text.startswith("/"):
+                return {"story": None}  # a button from earlier, not the person's words
             found = service.hear(s, conversation, text, message_id)
             short_dont_know = intent == "dont_know" and len(text.split()) <= SHORT_ANSWER_WORDS
             if not short_dont_know:
@@ -70,6 +74,16 @@ class ValidateStoryForm(ConversationFormValidation):
             return {"story": None, "pending_status": bool(service.pending_status(s, conversation))}
 
         return with_storage(dispatcher, work, failed={"story": None})
+
+
+def answered_just_now(tracker: Tracker) -> bool:
+    """Whether the latest message was taken as an answer (the form set ``story`` after it)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == "story":
+            return True
+    return False
 
 
 class ActionAskStory(NamedAction):
@@ -84,16 +98,17 @@ class ActionAskStory(NamedAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        intent, confidence = latest_intent(tracker)
+        intent, _ = latest_intent(tracker)
         last_prompt = tracker.get_slot("last_prompt")
-        if is_interruption(intent, confidence, latest_text(tracker)) and last_prompt:
-            dispatcher.utter_message(response=last_prompt)
-            return []
         if intent == "add_more":
             dispatcher.utter_message(response="utter_go_ahead")
             return [SlotSet("last_prompt", "utter_go_ahead")]
         if intent == "dont_know":
             dispatcher.utter_message(response="utter_examples")
+            return []
+        if last_prompt and not answered_just_now(tracker):
+            # back after a side remark or a pause: the same question again, not a new one
+            dispatcher.utter_message(response=last_prompt)
             return []
         channel, user_id = person_key(tracker)
 

@@ -43,8 +43,8 @@ def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         dispatcher.utter_message(response="utter_summary_words_only")
 
 
-def item_buttons(tracker: Tracker, dispatcher: CollectingDispatcher, intent: str) -> list[dict]:
-    """One button per outcome in the summary, with the payload ``/<intent>{"outcome": id}``."""
+def summary_choices(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[tuple[str, str]]:
+    """(outcome id, the person's words) for each outcome in the summary."""
     channel, user_id = person_key(tracker)
 
     def items(s: Session) -> list[tuple[str, str]]:
@@ -53,19 +53,34 @@ def item_buttons(tracker: Tracker, dispatcher: CollectingDispatcher, intent: str
             return []
         return [(i.outcome_id, i.quotes[0]) for i in repo.summary_items(s, conversation)]
 
+    return with_storage(dispatcher, items, failed=[])
+
+
+def item_buttons(choices: list[tuple[str, str]], intent: str) -> list[dict]:
+    """One button per outcome in the summary, with the payload ``/<intent>{"outcome": id}``."""
     return [
         {
             "title": f"{phrase(outcome_id).capitalize()}: \u201c{short_quote(quote, 8)}\u201d",
             "payload": f'/{intent}{{"outcome": "{outcome_id}"}}',
         }
-        for outcome_id, quote in with_storage(dispatcher, items, failed=[])
+        for outcome_id, quote in choices
     ]
 
 
-def chosen_outcome(tracker: Tracker) -> str | None:
-    """The outcome id a summary button carried, if it is a real one."""
+def chosen_outcome(tracker: Tracker, choices: list[tuple[str, str]]) -> str | None:
+    """The outcome a summary button carried, if it is in the summary."""
     chosen = next(tracker.get_latest_entity_values("outcome"), None)
-    return chosen if chosen in OUTCOMES else None
+    return chosen if chosen in {outcome_id for outcome_id, _ in choices} else None
+
+
+def ask_which(
+    dispatcher: CollectingDispatcher, choices: list[tuple[str, str]], intent: str, response: str
+) -> None:
+    """Offer the summary's outcomes as buttons, or say there is nothing to change."""
+    if choices:
+        dispatcher.utter_message(response=response, buttons=item_buttons(choices, intent))
+    else:
+        dispatcher.utter_message(response="utter_nothing_to_change")
 
 
 class ActionShowSummary(NamedAction):
@@ -123,13 +138,10 @@ class ActionRemoveItem(NamedAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        outcome_id = chosen_outcome(tracker)
+        choices = summary_choices(tracker, dispatcher)
+        outcome_id = chosen_outcome(tracker, choices)
         if outcome_id is None:
-            buttons = item_buttons(tracker, dispatcher, "remove_item")
-            if buttons:
-                dispatcher.utter_message(response="utter_ask_which_remove", buttons=buttons)
-            else:
-                dispatcher.utter_message(response="utter_nothing_to_change")
+            ask_which(dispatcher, choices, "remove_item", "utter_ask_which_remove")
             return []
         channel, user_id = person_key(tracker)
 
@@ -155,13 +167,10 @@ class ActionRewordItem(NamedAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        outcome_id = chosen_outcome(tracker)
+        choices = summary_choices(tracker, dispatcher)
+        outcome_id = chosen_outcome(tracker, choices)
         if outcome_id is None:
-            buttons = item_buttons(tracker, dispatcher, "reword_item")
-            if buttons:
-                dispatcher.utter_message(response="utter_ask_which_reword", buttons=buttons)
-            else:
-                dispatcher.utter_message(response="utter_nothing_to_change")
+            ask_which(dispatcher, choices, "reword_item", "utter_ask_which_reword")
         return [SlotSet("reword_target", outcome_id), SlotSet("new_wording", None)]
 
 
@@ -179,7 +188,7 @@ class ActionAskNewWording(NamedAction):
 
         def quote(s: Session) -> str:
             conversation = service.conversation_for(s, channel, user_id)
-            return service.first_quote(s, conversation, outcome_id) if conversation else ""
+            return repo.best_quote(s, conversation, outcome_id) if conversation else ""
 
         current = with_storage(dispatcher, quote, failed="")
         dispatcher.utter_message(response="utter_ask_new_wording", quote=short_quote(current))
@@ -204,6 +213,8 @@ class ValidateRewordForm(ConversationFormValidation):
     def validate_new_wording(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # a reset when the form opens, not something the person said
+            return {"new_wording": None}
         outcome_id = tracker.get_slot("reword_target")
         channel, user_id = person_key(tracker)
         message_id = latest_message_id(tracker)

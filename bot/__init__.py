@@ -1,1 +1,1 @@
-"""Personal outcomes assistant: our package (storage, outcome extraction, dialogue logic, channels)."""
+"""Personal outcomes assistant: storage, outcome extraction, dialogue logic and channels."""

@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    """The top-level parser with one sub-parser per command (options only for the one in ``argv``)."""
+    """The top-level parser; only the command named in ``argv`` gets its options."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -418,7 +418,11 @@ def test_pause_remembers_the_question_and_resume_reopens_it(app_db):
     )
     assert responses(messages) == ["utter_paused"]
     assert {"event": "active_loop", "name": None, "timestamp": None} in events
-    assert slots_set(events) == {"paused_loop": "story_form", "stage": "paused"}
+    assert slots_set(events) == {
+        "requested_slot": None,
+        "paused_loop": "story_form",
+        "stage": "paused",
+    }
     with app_db.begin() as s:
         assert conversation(s).status == "paused"
     events, messages = run(
@@ -501,3 +505,83 @@ def test_show_my_data_and_delete_it(app_db):
     with app_db.begin() as s:
         assert s.execute(select(Person)).first() is None
         assert s.execute(select(Statement)).first() is None
+
+
+def test_a_typed_status_is_stored_with_the_persons_words(app_db):
+    heard_two_outcomes()
+    run(
+        ValidateStatusForm(),
+        tracker(
+            text="it depends on the week",
+            intent="status_partly",
+            slots={**TALKING, "requested_slot": "status_answer", "status_outcome": "seeing_people"},
+            active_loop="status_form",
+        ),
+    )
+    with app_db.begin() as s:
+        assert "it depends on the week" in s.execute(select(Statement.text)).scalars().all()
+        assert s.execute(select(OutcomeStatus.status)).scalar_one() == "partly"
+
+
+def test_not_understood_answers_and_waits():
+    from actions.control import ActionNotUnderstood
+
+    events, messages = run(ActionNotUnderstood(), tracker(text="/skip", intent="skip"))
+    assert responses(messages) == ["utter_not_understood"]
+    assert events == [{"event": "rewind", "timestamp": None}]
+
+
+@pytest.mark.parametrize(
+    ("action", "slot", "loop"),
+    [
+        (ValidateStoryForm, "story", "story_form"),
+        (ValidateStatusForm, "status_answer", "status_form"),
+        (ValidateRewordForm, "new_wording", "reword_form"),
+    ],
+)
+def test_a_reset_slot_when_a_form_opens_stores_nothing(app_db, action, slot, loop):
+    heard_two_outcomes()
+    t = tracker(
+        text="/add_more",
+        intent="add_more",
+        slots={**TALKING, "reword_target": "reliability"},
+        active_loop=loop,
+    )
+    t.events.append({"event": "slot", "name": slot, "value": None})
+    events, messages = run(action(), t)
+    assert slots_set(events) == {slot: None}
+    assert messages == []
+    with app_db.begin() as s:
+        assert "None" not in s.execute(select(Statement.text)).scalars().all()
+        assert len(s.execute(select(Statement)).all()) == 2
+
+
+def test_thats_all_during_the_status_questions_skips_the_rest(app_db):
+    heard_two_outcomes()
+    events, _ = run(
+        ValidateStatusForm(),
+        tracker(
+            text="that's all",
+            intent="done",
+            slots={**TALKING, "requested_slot": "status_answer", "status_outcome": "seeing_people"},
+            active_loop="status_form",
+        ),
+    )
+    assert slots_set(events)["status_answer"] == "done"
+    with app_db.begin() as s:
+        assert set(s.execute(select(OutcomeStatus.status)).scalars()) == {"skipped"}
+        assert len(s.execute(select(OutcomeStatus)).all()) == 2
+
+
+def test_after_a_pause_the_same_question_is_asked_again(app_db):
+    consent()
+    say("My sister visits every week and I love seeing her")
+    slots = {**TALKING, "last_prompt": "utter_followup_support", "asked_topics": ["support"]}
+    _, asked = run(
+        ActionAskStory(), tracker(text="no", intent="deny", slots=slots, active_loop="story_form")
+    )
+    assert responses(asked) == ["utter_followup_support"]
+    answered = tracker(text="They should knock first", slots=slots, active_loop="story_form")
+    answered.events.append({"event": "slot", "name": "story", "value": None})
+    _, asked = run(ActionAskStory(), answered)
+    assert responses(asked) == ["utter_followup_change"]

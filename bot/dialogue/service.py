@@ -81,14 +81,6 @@ def pending_status(s: Session, conversation: Conversation) -> list[str]:
     return [o for o in repo.outcomes_heard(s, conversation) if o not in done]
 
 
-def first_quote(s: Session, conversation: Conversation, outcome_id: str) -> str:
-    """The first of the person's words an outcome was heard in."""
-    for item in repo.summary_items(s, conversation):
-        if item.outcome_id == outcome_id and item.quotes:
-            return item.quotes[0]
-    return ""
-
-
 def person_for(s: Session, channel: str, user_id: str) -> Person | None:
     """The stored person, if any."""
     return repo.find_person(s, channel, user_id)

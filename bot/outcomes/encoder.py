@@ -46,7 +46,7 @@ class SentenceEncoder:
         self,
         model_path: str | Path | None = None,
         tokenizer_path: str | Path | None = None,
-        batch_size: int = 32,
+        batch_size: int = 16,
     ) -> None:
         self._model_path = Path(model_path) if model_path else None
         self._tokenizer_path = Path(tokenizer_path) if tokenizer_path else TOKENIZER_PATH

@@ -134,7 +134,7 @@ def compute_metrics(
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
     group_hits, group_n, none_hits, none_n = 0, 0, 0, 0
-    for g, p in zip(gold, pred):
+    for g, p in zip(gold, pred, strict=True):
         g, p = set(g), set(p)
         for oid in g & p:
             tp[oid] += 1
@@ -182,7 +182,7 @@ def confusion_pairs(
     missed id with nothing wrong predicted.
     """
     pairs: Counter[tuple[str, str]] = Counter()
-    for g, p in zip(gold, pred):
+    for g, p in zip(gold, pred, strict=True):
         missed = sorted(set(g) - set(p)) or [NONE]
         wrong = sorted(set(p) - set(g)) or [NONE]
         for m in missed:
@@ -192,9 +192,7 @@ def confusion_pairs(
     return pairs
 
 
-def predictions_at(
-    scores: Sequence[Mapping[str, float]], threshold: float
-) -> list[frozenset[str]]:
+def predictions_at(scores: Sequence[Mapping[str, float]], threshold: float) -> list[frozenset[str]]:
     """Predicted id sets from per-statement confidences."""
     return [frozenset(oid for oid, c in s.items() if c >= threshold) for s in scores]
 

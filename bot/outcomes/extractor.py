@@ -41,7 +41,7 @@ from bot.outcomes.framework import OUTCOME_IDS
 log = logging.getLogger(__name__)
 
 #: Bump when features, model or training rules change: saved models become stale.
-FEATURES_VERSION = "softmax-lr-minilm-word12-charwb35-v1"
+FEATURES_VERSION = "softmax-lr-minilm-word12-charwb35-v2"
 #: Where the labelled training statements live (every ``*.yml`` in it, sorted by name).
 TRAINING_DIR = Path(__file__).resolve().parent.parent.parent / "nlu_data" / "outcomes"
 #: Raw softmax probability that becomes confidence 0.5; chosen on the dev set (micro-F1).
@@ -55,8 +55,10 @@ MAX_SENTENCES = 50
 MAX_WHOLE_TEXT_CHARS = 2000
 NONE_LABEL = "none"
 
-_WORD_PARAMS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1}
-_CHAR_PARAMS = {"analyzer": "char_wb", "ngram_range": (3, 5), "sublinear_tf": True, "min_df": 2}
+_WORD_PARAMS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2}
+_CHAR_PARAMS = {"analyzer": "char_wb", "ngram_range": (3, 5), "sublinear_tf": True, "min_df": 3}
+#: Below this many statements (tests, tiny custom sets) every n-gram is kept (min_df 1).
+_SMALL_TRAINING_SET = 200
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\s*[\r\n]+\s*")
 _HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
 
@@ -78,7 +80,8 @@ class TrainingStatement:
 
 
 def split_sentences(text: str, limit: int = MAX_SENTENCES) -> list[str]:
-    """Split on sentence-ending punctuation and line breaks; drops empty pieces; at most ``limit``."""
+    """Split on sentence-ending punctuation and line breaks, dropping pieces with no word
+    characters; at most ``limit`` sentences."""
     pieces: list[str] = []
     for piece in _SENTENCE_END.split(text):
         piece = piece.strip()
@@ -193,8 +196,9 @@ class OutcomeExtractor:
         encoder = encoder or _default_encoder()
         texts = [s.text for s in statements]
         embeddings = encoder.encode(texts)
-        word = TfidfVectorizer(**_WORD_PARAMS)
-        char = TfidfVectorizer(**_CHAR_PARAMS)
+        small = {"min_df": 1} if len(texts) < _SMALL_TRAINING_SET else {}
+        word = TfidfVectorizer(**{**_WORD_PARAMS, **small})
+        char = TfidfVectorizer(**{**_CHAR_PARAMS, **small})
         features = _stack(embeddings, word.fit_transform(texts), char.fit_transform(texts))
 
         classes = (*OUTCOME_IDS, NONE_LABEL)
@@ -310,10 +314,7 @@ class OutcomeExtractor:
         result: dict[str, tuple[float, str]] = {}
         for j, oid in enumerate(allowed):
             best = float(conf[:, j].max())
-            if pieces:
-                quote = pieces[int(conf[1:, j].argmax())]
-            else:
-                quote = whole
+            quote = pieces[int(conf[1:, j].argmax())] if pieces else whole
             result[oid] = (best, quote)
         return result
 

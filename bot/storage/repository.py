@@ -319,6 +319,21 @@ def outcomes_heard(s: Session, conversation: Conversation) -> list[str]:
     return list(heard)
 
 
+def best_quote(s: Session, conversation: Conversation, outcome_id: str) -> str:
+    """The person's words an outcome was heard in most clearly (highest confidence), or ""."""
+    tag = (
+        s.execute(
+            _live_tags_query(conversation)
+            .where(OutcomeTag.outcome_id == outcome_id)
+            .order_by(None)
+            .order_by(OutcomeTag.confidence.desc(), OutcomeTag.id)
+        )
+        .scalars()
+        .first()
+    )
+    return tag.quote if tag is not None else ""
+
+
 def set_outcome_status(
     s: Session, conversation: Conversation, outcome_id: str, status: str
 ) -> OutcomeStatus:

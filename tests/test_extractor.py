@@ -1,0 +1,184 @@
+"""Real behaviour of the outcome extractor (one trained model shared by the session)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.outcomes import extractor as ex
+from bot.outcomes.framework import CARER, OUTCOME_IDS, PERSON, ids_for_role
+from bot.settings import get_settings
+
+
+@pytest.fixture(scope="session")
+def model() -> ex.OutcomeExtractor:
+    """The normal cached model (var/outcome_model or OUTCOME_MODEL_DIR), trained once if
+    missing or stale."""
+    extractor, _ = ex.ensure_model(get_settings().outcome_model_dir)
+    return extractor
+
+
+def ids(found) -> list[str]:
+    return [f.outcome_id for f in found]
+
+
+def test_finds_obvious_outcomes_in_new_words(model):
+    found = model.predict("I'm terrified of falling on the stairs at night")
+    assert found, "expected an outcome"
+    assert {"feeling_safe", "improved_mobility"} & set(ids(found[:2]))
+    assert all(isinstance(f, ex.FoundOutcome) for f in found)
+    assert found == sorted(found, key=lambda f: -f.confidence)
+    assert all(0.0 <= f.confidence <= 1.0 for f in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "expected"),
+    [
+        ("Nobody ever gets back to me when I phone the council.", PERSON, "responded_to"),
+        ("I want to learn to cook my own tea.", PERSON, "improved_skills"),
+        (
+            "I haven't had a proper night's sleep in months, I'm exhausted.",
+            CARER,
+            "carer_health_wellbeing",
+        ),
+        (
+            "We can't pay the gas bill since I stopped work to look after him.",
+            CARER,
+            "carer_financial",
+        ),
+    ],
+)
+def test_obvious_outcomes_by_role(model, text, role, expected):
+    assert expected in ids(model.predict(text, allowed_ids=ids_for_role(role)))
+
+
+@pytest.mark.parametrize("text", ["ok", "thanks", "hmm let me think", "is it raining?"])
+def test_no_outcome_lines_find_nothing(model, text):
+    assert model.predict(text) == []
+
+
+def test_role_restriction(model):
+    text = "I'm worn out looking after my mum and I never get a minute to myself."
+    carer = model.predict(text, allowed_ids=ids_for_role(CARER))
+    assert carer and set(ids(carer)) <= set(ids_for_role(CARER))
+    person = model.predict(text, allowed_ids=ids_for_role(PERSON))
+    assert set(ids(person)) <= set(ids_for_role(PERSON))
+    assert model.predict(text, allowed_ids=[]) == []
+    with pytest.raises(ValueError, match="not_an_id"):
+        model.predict(text, allowed_ids=["not_an_id"])
+
+
+def test_quotes_the_sentence_that_carried_each_outcome(model):
+    first = "I want to learn to use the computer so I can email my grandson."
+    second = "The carers turn up at different times every day and I never know who's coming."
+    found = {f.outcome_id: f for f in model.predict(f"{first} {second}", ids_for_role(PERSON))}
+    assert "improved_skills" in found and found["improved_skills"].quote == first
+    assert "reliability" in found and found["reliability"].quote == second
+    single = model.predict(second)
+    assert single and all(f.quote == second for f in single)
+
+
+def test_threshold(model):
+    text = "The carers turn up at different times every day."
+    assert model.predict(text, threshold=1.01) == []
+    everything = model.predict(text, threshold=0.0)
+    assert set(ids(everything)) == set(OUTCOME_IDS)
+    assert len(model.predict(text, threshold=0.5)) < len(everything)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\t ", "😊😊😊", "👍", "?!...", "\x00\x01", "a", "ok " * 5, None, 12345],
+)
+def test_weird_input_does_not_crash(model, text):
+    assert isinstance(model.predict(text), list)
+
+
+def test_huge_input_is_capped(model):
+    huge = ("I never know when the carer is coming. " * 3000)[:100_000]
+    started = time.perf_counter()
+    found = model.predict(huge)
+    assert time.perf_counter() - started < 10
+    assert "reliability" in ids(found)
+    assert len(ex.split_sentences(huge)) == ex.MAX_SENTENCES
+    no_breaks = "word " * 20_000
+    assert isinstance(model.predict(no_breaks), list)
+
+
+def test_split_sentences():
+    assert ex.split_sentences("One. Two! Three? Four") == ["One.", "Two!", "Three?", "Four"]
+    assert ex.split_sentences("line one\nline two") == ["line one", "line two"]
+    assert ex.split_sentences("  ") == []
+    assert ex.split_sentences("😊. ok.") == ["ok."]
+
+
+def test_save_load_round_trip(model, tmp_path):
+    model.save(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {"model.npz", "vocab.json", "meta.json"}
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["fingerprint"] and meta["decision_point"] == ex.DECISION_POINT
+    loaded = ex.OutcomeExtractor.load(tmp_path, encoder=model.encoder)
+    for text in [
+        "I'm terrified of falling on the stairs at night",
+        "ok",
+        "My dad's lonely. I'd like him to get out more. I'm shattered myself.",
+    ]:
+        assert loaded.predict(text) == model.predict(text)
+        assert loaded.predict(text, ids_for_role(CARER)) == model.predict(text, ids_for_role(CARER))
+
+
+TINY = """statements:
+  - {text: "I am scared of being on my own at night", outcomes: [feeling_safe]}
+  - {text: "Someone tried to break in and I feel unsafe", outcomes: [feeling_safe]}
+  - {text: "I'd love to get to the football again", outcomes: [having_things_to_do]}
+  - {text: "I'm bored with nothing to do all day", outcomes: [having_things_to_do]}
+  - {text: "thanks", outcomes: []}
+  - {text: "ok", outcomes: []}
+"""
+
+
+def test_stale_fingerprint_retrains(tmp_path):
+    data = tmp_path / "tiny.yml"
+    data.write_text(TINY)
+    model_dir = tmp_path / "model"
+    assert ex.is_stale(model_dir, [data])
+    first, trained = ex.ensure_model(model_dir, files=[data])
+    assert trained and not ex.is_stale(model_dir, [data])
+    _, trained = ex.ensure_model(model_dir, files=[data])
+    assert not trained  # current: loaded, not retrained
+    data.write_text(TINY + '  - {text: "I feel safe with my alarm", outcomes: [feeling_safe]}\n')
+    assert ex.is_stale(model_dir, [data])
+    second, trained = ex.ensure_model(model_dir, files=[data])
+    assert trained and second.meta["n_statements"] == first.meta["n_statements"] + 1
+    meta = json.loads((model_dir / "meta.json").read_text())
+    meta["fingerprint"] = "0" * 64
+    (model_dir / "meta.json").write_text(json.dumps(meta))
+    assert ex.is_stale(model_dir, [data])
+    assert ex.ensure_model(model_dir, files=[data])[1]
+    (model_dir / "model.npz").write_bytes(b"garbage")
+    # a corrupt model with a current fingerprint is retrained rather than crashing
+    _, trained = ex.ensure_model(model_dir, files=[data])
+    assert trained
+    _, force_trained = ex.ensure_model(model_dir, force=True, files=[data])
+    assert force_trained
+    assert not list(tmp_path.glob("model.tmp-*")) and not list(tmp_path.glob("model.old-*"))
+
+
+def test_get_extractor_is_cached(monkeypatch, model):
+    monkeypatch.setattr(ex, "ensure_model", lambda directory: (model, False))
+    ex.reset_cache()
+    try:
+        assert ex.get_extractor() is ex.get_extractor() is model
+    finally:
+        ex.reset_cache()
+
+
+def test_training_data_is_valid():
+    files = ex.training_files()
+    assert [Path(f).name for f in files] == ["extra.yml", "train.yml"]
+    statements = ex.load_training_statements(files)
+    assert len(statements) > 1500
+    assert {o for s in statements for o in s.outcomes} == set(OUTCOME_IDS)
