@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml requirements.txt
 install: $(VENV)/.installed ## create .venv with Python 3.10 and install everything
 
 $(MODEL_STAMP): $(VENV)/.installed config.yml domain.yml $(RASA_DATA) bot/nlu/crisis_override.py bot/safety.py
-	$(RASA) train --data nlu_data --domain domain.yml --config config.yml --out models --fixed-model-name outcomes-assistant
+	$(RASA) train --quiet --data nlu_data --domain domain.yml --config config.yml --out models --fixed-model-name outcomes-assistant
 	touch $@
 
 train: $(MODEL_STAMP) ## train the Rasa model (if stale) and the outcome extractor (if stale)
@@ -39,7 +39,7 @@ train: $(MODEL_STAMP) ## train the Rasa model (if stale) and the outcome extract
 migrate: $(VENV)/.installed ## bring the outcomes database schema up to date
 	$(PY) -m bot migrate
 
-run: train migrate ## chat in the terminal (or on Telegram when TELEGRAM_BOT_TOKEN is set)
+run: train migrate ## chat with the assistant in this terminal
 	$(PY) -m bot chat
 
 serve: train migrate ## Rasa REST channel + HTTP API on :5005 and the action server on :5055
