@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON_310 ?= $(shell command -v python3.10 2>/dev/null || echo $(HOME)/.pyenv/versions/3.10.13/bin/python)
+# Rasa 3.6 needs Python 3.10: pyenv's build if there is one, else python3.10 on the PATH.
+PYTHON_310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null) python3.10)
 VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(PY) -m rasa

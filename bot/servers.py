@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -81,6 +82,16 @@ class Servers:
                 process.wait()
 
 
+def ensure_port_free(port: int) -> None:
+    """Fail clearly if something already listens on ``port`` (an assistant left running?)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(
+                f"Port {port} is already in use: is the assistant already running (make serve)? "
+                f"Stop it, or chat with it using `python -m bot chat --url http://127.0.0.1:{port}`."
+            )
+
+
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
     """Poll ``url`` until it answers, or raise if the process dies or time runs out."""
     deadline = time.monotonic() + timeout
@@ -133,6 +144,8 @@ def running_servers(
 ) -> Iterator[Servers]:
     """Start both servers, wait until Rasa has loaded its model, stop them on exit."""
     env = env or rasa_env(rasa_port=rasa_port, actions_port=actions_port)
+    ensure_port_free(rasa_port)
+    ensure_port_free(actions_port)
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
     actions = start_actions(env, actions_port, log_dir / "actions.log" if log_dir else None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from bot.outcomes.extractor import FoundOutcome
 
 from bot.dialogue.identity import channel_and_user
 from bot.dialogue.interruptions import is_interruption
@@ -13,6 +12,7 @@ from bot.dialogue.service import is_finishing, reflection
 from bot.dialogue.status import status_from_intent
 from bot.dialogue.topics import ANYTHING_ELSE, next_topic, topics_for_role
 from bot.dialogue.wording import join_phrases, short_quote
+from bot.outcomes.extractor import FoundOutcome
 from bot.safety import looks_like_crisis
 from bot.storage.repository import SummaryItem
 
@@ -110,7 +110,6 @@ def test_summary_groups_under_headings_with_the_persons_words_and_status():
         "What matters in your life",
         "- Seeing people who matter to you (not yet): \u201cI miss my grandson\u201d",
         "- Having things to do: \u201cthe garden\u201d",
-        "",
         "How you want to be supported",
         "- Support you can rely on (partly): \u201ccarers come at random times\u201d",
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import sys
 import textwrap
 import uuid
 from collections.abc import Callable
@@ -37,8 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from bot.servers import running_servers
 
     print("Starting the assistant, this takes about half a minute...", flush=True)
-    with running_servers() as servers:
-        return chat(RasaClient(servers.rasa_url), sender)
+    try:
+        with running_servers() as servers:
+            return chat(RasaClient(servers.rasa_url), sender)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
 
 
 def format_reply(message: BotMessage) -> str:

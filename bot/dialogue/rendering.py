@@ -27,8 +27,7 @@ def render_summary(items: Iterable[SummaryItem]) -> str:
     current_group = None
     for item in items:
         if item.group != current_group:
-            if lines:
-                lines.append("")
+            # single newlines only: Rasa's REST channel splits a reply at blank lines
             lines.append(GROUPS[item.group].title)
             current_group = item.group
         status = f" ({STATUS_WORDS[item.status]})" if item.status in STATUS_WORDS else ""
@@ -43,7 +42,6 @@ def render_record(record: dict[str, Any]) -> str:
     if record.get("consent_at"):
         lines.append(f"You agreed to us keeping your words on {record['consent_at'][:10]}.")
     for conversation in record.get("conversations", []):
-        lines.append("")
         lines.append(
             f"Conversation {conversation['reference']}, started "
             f"{conversation['started_at'][:10]} ({conversation['status']}):"
