@@ -585,3 +585,29 @@ def test_after_a_pause_the_same_question_is_asked_again(app_db):
     answered.events.append({"event": "slot", "name": "story", "value": None})
     _, asked = run(ActionAskStory(), answered)
     assert responses(asked) == ["utter_followup_change"]
+
+
+def test_goodbye_mid_conversation_is_a_pause(app_db):
+    from actions.control import ActionGoodbye
+
+    consent()
+    t = tracker(text="bye", intent="goodbye", slots=TALKING, active_loop="story_form")
+    events, messages = run(ActionGoodbye(), t)
+    assert responses(messages) == ["utter_goodbye"]
+    assert slots_set(events)["stage"] == "paused"
+    _, messages = run(
+        ActionGoodbye(), tracker(text="bye", intent="goodbye", slots={"stage": "saved"})
+    )
+    assert responses(messages) == ["utter_goodbye_plain"]
+
+
+def test_rewording_quotes_the_current_words(app_db):
+    from actions.summary import ActionAskNewWording
+
+    heard_two_outcomes()
+    t = tracker(
+        text="/reword_item", intent="reword_item", slots={**TALKING, "reword_target": "reliability"}
+    )
+    _, messages = run(ActionAskNewWording(), t)
+    assert responses(messages) == ["utter_ask_new_wording"]
+    assert messages[0]["quote"] == "The carers come at different times every day, I never know when"

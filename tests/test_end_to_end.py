@@ -148,3 +148,31 @@ def test_distress_gets_help_now(assistant):
         ).scalar_one()
         assert conversation.flagged
     engine.dispose()
+
+
+def test_a_conversation_survives_a_restart_of_both_servers(tmp_path):
+    """The tracker store, not process memory, holds where the person is."""
+    db_url = f"sqlite:///{tmp_path / 'outcomes.db'}"
+    upgrade(db_url)
+    rasa_port, actions_port = free_port(), free_port()
+    env = rasa_env(
+        rasa_port=rasa_port,
+        actions_port=actions_port,
+        extra={"DATABASE_URL": db_url, "TRACKER_DB_URL": f"sqlite:///{tmp_path / 'tracker.db'}"},
+    )
+    run = dict(
+        rasa_port=rasa_port, actions_port=actions_port, env=env, log_dir=tmp_path, timeout=180
+    )
+    sender = "e2e:comes-back"
+    with running_servers(**run) as servers:
+        client = RasaClient(servers.rasa_url)
+        client.send(sender, "hello")
+        client.send(sender, "/affirm")
+        client.send(sender, "/role_person")
+        client.send(sender, "I go to the bowls club on Thursdays and I love it")
+    with running_servers(**run) as servers:
+        client = RasaClient(servers.rasa_url)
+        replies = client.send(sender, "My grandson visits at the weekend")
+        assert texts(replies).startswith("Thank you")  # still in the open conversation
+        replies = client.send(sender, "that's all")
+        assert "/status_going_well" in payloads(replies)
