@@ -42,7 +42,8 @@ class ActionHandleDistress(NamedAction):
             conversation = service.conversation_for(s, channel, user_id)
             if conversation is None:
                 return None
-            repo.add_statement(s, conversation, text, source="distress", message_id=message_id)
+            words, _ = service.storable(text)
+            repo.add_statement(s, conversation, words, source="distress", message_id=message_id)
             repo.flag_conversation(s, conversation, "distress")
             return conversation.reference
 

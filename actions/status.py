@@ -67,7 +67,8 @@ class ValidateStatusForm(ConversationFormValidation):
                 repo.set_outcome_status(s, conversation, outcome_id, status)
             typed_status = (intent or "").startswith("status_") and not str(value).startswith("/")
             if typed_status:  # "it depends on the week": keep their words with the status
-                repo.add_statement(s, conversation, str(value), message_id=message_id)
+                words, _ = service.storable(str(value))
+                repo.add_statement(s, conversation, words, message_id=message_id)
             if service.pending_status(s, conversation):
                 return {"status_answer": None, "status_outcome": None}
             return {"status_answer": DONE, "status_outcome": None, "pending_status": False}

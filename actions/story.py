@@ -21,6 +21,7 @@ from actions.base import (
 )
 from bot.dialogue import service
 from bot.dialogue.topics import ANYTHING_ELSE, OPENING, next_topic
+from bot.dialogue.wording import phrase, short_quote
 from bot.storage import repository as repo
 
 SHORT_ANSWER_WORDS = 8
@@ -51,12 +52,15 @@ class ValidateStoryForm(ConversationFormValidation):
         channel, user_id = person_key(tracker)
         text = str(value)
         message_id = latest_message_id(tracker)
+        clarify = tracker.get_slot("clarify")
 
         def work(s: Session) -> dict[str, Any]:
             conversation = service.conversation_for(s, channel, user_id)
             if conversation is None:
                 dispatcher.utter_message(response="utter_not_understood")
                 return {"story": None}
+            if intent == "clarify" and clarify:
+                return answer_clarify(s, conversation)
             if service.is_finishing(intent, text) and service.statement_count(s, conversation):
                 pending = service.pending_status(s, conversation)
                 # status_answer is emptied so the status form asks afresh
@@ -65,15 +69,65 @@ class ValidateStoryForm(ConversationFormValidation):
                 return {"story": None}  # nothing said yet: the question asks for one thing
             if text.startswith("/"):
                 return {"story": None}  # a button from earlier, not the person's words
-            found = service.hear(s, conversation, text, message_id)
+            may_ask = tracker.get_slot("last_prompt") != CLARIFY_PROMPT
+            heard = service.hear(s, conversation, text, message_id, may_ask=may_ask)
+            if heard.shortened:
+                dispatcher.utter_message(response="utter_long_message_kept")
+            self.log_turn(
+                "story_heard",
+                reference=conversation.reference,
+                outcomes=len(heard.found),
+                unsure=bool(heard.unsure),
+            )
+            if heard.unsure:  # the ask action offers the two likeliest, plus "something else"
+                first, second = heard.unsure
+                return {
+                    "story": None,
+                    "clarify": {
+                        "statement_id": heard.statement_id,
+                        "options": {first.outcome_id: first.quote, second.outcome_id: second.quote},
+                    },
+                }
             short_dont_know = intent == "dont_know" and len(text.split()) <= SHORT_ANSWER_WORDS
             if not short_dont_know:
-                reply = service.reflection(text, found)
+                reply = service.reflection(text, heard.found)
                 dispatcher.utter_message(response=reply.response, **reply.values)
-            self.log_turn("story_heard", reference=conversation.reference, outcomes=len(found))
-            return {"story": None, "pending_status": bool(service.pending_status(s, conversation))}
+            pending = service.pending_status(s, conversation)
+            return {"story": None, "pending_status": bool(pending), "clarify": None}
+
+        def answer_clarify(s: Session, conversation) -> dict[str, Any]:
+            chosen = next(tracker.get_latest_entity_values("outcome"), None)
+            options = clarify.get("options", {})
+            if chosen in options:
+                quote = options[chosen]
+                service.tag_choice(s, conversation, clarify["statement_id"], chosen, quote)
+                dispatcher.utter_message(response="utter_clarified", phrase=phrase(chosen))
+            else:
+                dispatcher.utter_message(response="utter_clarify_none")
+            pending = service.pending_status(s, conversation)
+            return {"story": None, "pending_status": bool(pending), "clarify": None}
 
         return with_storage(dispatcher, work, failed={"story": None})
+
+
+CLARIFY_PROMPT = "utter_ask_clarify"
+
+
+def ask_clarify(dispatcher: CollectingDispatcher, clarify: dict[str, Any]) -> None:
+    """'Is that more about A or B?', with a button for each and one for something else."""
+    (first, quote), (second, _) = list(clarify["options"].items())[:2]
+    buttons = [
+        {"title": phrase(o).capitalize(), "payload": f'/clarify{{"outcome": "{o}"}}'}
+        for o in (first, second)
+    ]
+    buttons.append({"title": "Something else", "payload": '/clarify{"outcome": "none"}'})
+    dispatcher.utter_message(
+        response=CLARIFY_PROMPT,
+        quote=short_quote(quote, 20).rstrip(" .?"),
+        first=phrase(first),
+        second=phrase(second),
+        buttons=buttons,
+    )
 
 
 def answered_just_now(tracker: Tracker) -> bool:
@@ -106,6 +160,10 @@ class ActionAskStory(NamedAction):
         if intent == "dont_know":
             dispatcher.utter_message(response="utter_examples")
             return []
+        clarify = tracker.get_slot("clarify")
+        if clarify:
+            ask_clarify(dispatcher, clarify)
+            return [SlotSet("last_prompt", CLARIFY_PROMPT)]
         if last_prompt and not answered_just_now(tracker):
             # back after a side remark or a pause: the same question again, not a new one
             dispatcher.utter_message(response=last_prompt)

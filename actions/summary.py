@@ -125,7 +125,10 @@ class ActionSaveSummary(NamedAction):
             dispatcher.utter_message(response="utter_nothing_to_save")
             return []
         dispatcher.utter_message(response="utter_saved", reference=reference)
-        dispatcher.utter_message(response="utter_goodbye_saved")
+        if tracker.get_slot("role") == "pa_employer":
+            dispatcher.utter_message(response="utter_offer_plan")
+        else:
+            dispatcher.utter_message(response="utter_goodbye_saved")
         return [SlotSet("stage", "saved"), SlotSet("reference", reference)]
 
 
@@ -223,7 +226,8 @@ class ValidateRewordForm(ConversationFormValidation):
             conversation = service.conversation_for(s, channel, user_id)
             if conversation is None or outcome_id not in OUTCOMES:
                 return False
-            repo.reword_outcome(s, conversation, outcome_id, str(value), message_id=message_id)
+            words, _ = service.storable(str(value))
+            repo.reword_outcome(s, conversation, outcome_id, words, message_id=message_id)
             return True
 
         if not with_storage(dispatcher, reword, failed=False):

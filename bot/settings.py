@@ -25,6 +25,8 @@ class Settings:
     crisis_help_text: str
     outcome_model_dir: Path
     outcome_threshold: float
+    outcome_sure: float
+    outcome_unsure_floor: float
 
 
 def _default_database_url() -> str:
@@ -39,4 +41,8 @@ def get_settings() -> Settings:
         crisis_help_text=os.environ.get("CRISIS_HELP_TEXT") or DEFAULT_CRISIS_HELP,
         outcome_model_dir=Path(os.environ.get("OUTCOME_MODEL_DIR") or VAR_DIR / "outcome_model"),
         outcome_threshold=float(os.environ.get("OUTCOME_THRESHOLD") or 0.5),
+        # Between these two the assistant asks "is that more about A or B?" instead of guessing
+        # (chosen on the development set: see README "Outcome understanding").
+        outcome_sure=float(os.environ.get("OUTCOME_SURE") or 0.55),
+        outcome_unsure_floor=float(os.environ.get("OUTCOME_UNSURE_FLOOR") or 0.35),
     )

@@ -272,7 +272,7 @@ def test_storage_failure_is_told_honestly_and_keeps_the_question_open(monkeypatc
 
 def heard_two_outcomes() -> None:
     consent()
-    say("My daughter visits on Sundays and it's the best day of the week")
+    say("I miss my friends, I never see anyone these days")
     say("The carers come at different times every day, I never know when")
 
 
@@ -284,7 +284,7 @@ def test_status_is_asked_for_each_outcome_quoting_the_person(app_db):
     )
     asked = slots_set(events)["status_outcome"]
     assert responses(messages) == ["utter_status_intro", "utter_ask_status"]
-    assert "Sundays" in messages[1]["quote"]
+    assert "my friends" in messages[1]["quote"]
     events, _ = run(
         ValidateStatusForm(),
         tracker(
@@ -325,7 +325,7 @@ def test_summary_shows_words_and_saving_gives_a_reference(app_db):
     heard_two_outcomes()
     _, messages = run(ActionShowSummary(), tracker(text="skip", intent="skip", slots=TALKING))
     assert responses(messages) == ["utter_summary"]
-    assert "\u201cMy daughter visits on Sundays" in messages[0]["summary"]
+    assert "\u201cI miss my friends" in messages[0]["summary"]
     events, messages = run(
         ActionSaveSummary(), tracker(text="yes", intent="confirm_summary", slots=TALKING)
     )
@@ -491,7 +491,7 @@ def test_show_my_data_and_delete_it(app_db):
     _, messages = run(
         ActionShowMyData(), tracker(text="show my data", intent="show_my_data", slots=TALKING)
     )
-    assert "My daughter visits on Sundays" in messages[0]["record"]
+    assert "I miss my friends" in messages[0]["record"]
     events, messages = run(
         ActionAskDelete(),
         tracker(
@@ -611,3 +611,91 @@ def test_rewording_quotes_the_current_words(app_db):
     _, messages = run(ActionAskNewWording(), t)
     assert responses(messages) == ["utter_ask_new_wording"]
     assert messages[0]["quote"] == "The carers come at different times every day, I never know when"
+
+
+@pytest.fixture
+def always_unsure(monkeypatch):
+    """Make every statement fall in the extractor's unsure band."""
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("OUTCOME_SURE", "1.01")
+    monkeypatch.setenv("OUTCOME_UNSURE_FLOOR", "0")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_when_unsure_the_assistant_asks_which_and_tags_the_choice(app_db, always_unsure):
+    consent()
+    events, messages = say("The carers come at different times every day, I never know when")
+    clarify = slots_set(events)["clarify"]
+    assert messages == []  # no guess reflected back
+    options = list(clarify["options"])
+    assert len(options) == 2 and "reliability" in options
+    with app_db.begin() as s:
+        assert s.execute(select(Statement)).scalar_one().tags == []
+    events, asked = run(
+        ActionAskStory(),
+        tracker(text="x", slots={**TALKING, "clarify": clarify}, active_loop="story_form"),
+    )
+    assert responses(asked) == ["utter_ask_clarify"]
+    assert [b["payload"] for b in asked[0]["buttons"]][-1] == '/clarify{"outcome": "none"}'
+    assert slots_set(events)["last_prompt"] == "utter_ask_clarify"
+    entity = [{"entity": "outcome", "value": "reliability"}]
+    events, messages = run(
+        ValidateStoryForm(),
+        tracker(
+            text='/clarify{"outcome": "reliability"}',
+            intent="clarify",
+            entities=entity,
+            slots={**TALKING, "requested_slot": "story", "clarify": clarify},
+            active_loop="story_form",
+        ),
+    )
+    assert responses(messages) == ["utter_clarified"]
+    assert slots_set(events)["clarify"] is None
+    with app_db.begin() as s:
+        tags = s.execute(select(Statement)).scalar_one().tags
+        assert [(t.outcome_id, t.state, t.confidence) for t in tags] == [
+            ("reliability", "confirmed", 1.0)
+        ]
+        assert len(s.execute(select(Statement)).all()) == 1  # the button press is not words
+
+
+def test_something_else_keeps_the_words_untagged(app_db, always_unsure):
+    consent()
+    events, _ = say("The carers come at different times every day, I never know when")
+    clarify = slots_set(events)["clarify"]
+    entity = [{"entity": "outcome", "value": "none"}]
+    _, messages = run(
+        ValidateStoryForm(),
+        tracker(
+            text='/clarify{"outcome": "none"}',
+            intent="clarify",
+            entities=entity,
+            slots={**TALKING, "requested_slot": "story", "clarify": clarify},
+            active_loop="story_form",
+        ),
+    )
+    assert responses(messages) == ["utter_clarify_none"]
+    with app_db.begin() as s:
+        assert s.execute(select(Statement)).scalar_one().tags == []
+
+
+def test_never_two_clarifying_questions_in_a_row(app_db, always_unsure):
+    consent()
+    events, messages = say("I miss my friends, I never see anyone", last_prompt="utter_ask_clarify")
+    assert "clarify" not in slots_set(events) or slots_set(events)["clarify"] is None
+    assert responses(messages) == ["utter_reflect_outcomes"]
+
+
+def test_a_very_long_story_is_kept_in_part_and_the_person_told(app_db):
+    consent()
+    story = "My garden is my joy. " * 1000  # 21,000 characters
+    _, messages = say(story)
+    assert responses(messages)[0] == "utter_long_message_kept"
+    with app_db.begin() as s:
+        stored = s.execute(select(Statement.text)).scalar_one()
+    assert stored.startswith(story[:10_000]) and stored.endswith(
+        "11000 more characters not stored]"
+    )

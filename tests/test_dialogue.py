@@ -149,3 +149,22 @@ def test_plain_crisis_messages_are_recognised(text):
 )
 def test_ordinary_worries_are_not_a_crisis(text):
     assert not looks_like_crisis(text)
+
+
+def test_unsure_means_the_likeliest_is_neither_clearly_in_nor_out():
+    from bot.dialogue.service import unsure_pair
+
+    scores = {"reliability": (0.45, "q1"), "responded_to": (0.40, "q2"), "listened_to": (0.1, "q3")}
+    first, second = unsure_pair(scores, floor=0.35, sure=0.55)
+    assert (first.outcome_id, second.outcome_id) == ("reliability", "responded_to")
+    assert unsure_pair({**scores, "reliability": (0.9, "q1")}, floor=0.35, sure=0.55) is None
+    assert unsure_pair({"reliability": (0.2, "q")}, floor=0.35, sure=0.55) is None
+    assert unsure_pair({"reliability": (0.4, "q")}, floor=0.35, sure=0.55) is None  # only one
+
+
+def test_very_long_messages_are_kept_with_a_marker():
+    from bot.dialogue.service import storable
+
+    assert storable("short") == ("short", False)
+    words, shortened = storable("a" * 10_005, limit=10_000)
+    assert shortened and words == "a" * 10_000 + " [... 5 more characters not stored]"

@@ -26,10 +26,11 @@ class Button:
 
 @dataclass(frozen=True)
 class BotMessage:
-    """One reply: its text and any buttons."""
+    """One reply: its text, any buttons, and any custom payload (e.g. a document)."""
 
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    custom: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BotMessage:
@@ -38,7 +39,16 @@ class BotMessage:
             Button(str(b.get("title", "")), str(b.get("payload", "")))
             for b in data.get("buttons") or []
         )
-        return cls(str(data.get("text") or ""), buttons)
+        custom = data.get("custom")
+        return cls(
+            str(data.get("text") or ""), buttons, custom if isinstance(custom, dict) else None
+        )
+
+    @property
+    def document(self) -> dict[str, Any] | None:
+        """A document the assistant sent (``filename``, ``markdown``, ``html``), if any."""
+        document = (self.custom or {}).get("document")
+        return document if isinstance(document, dict) else None
 
 
 class RasaUnavailable(Exception):

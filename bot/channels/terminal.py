@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import sys
 import textwrap
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.channels.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
 
 QUIT_WORDS = {"quit", "exit", ":q"}
+DOCUMENTS_DIR = Path(__file__).resolve().parents[2] / "var" / "documents"
 WIDTH = 88
 
 
@@ -59,6 +62,19 @@ def format_reply(message: BotMessage) -> str:
     return "\n".join(lines)
 
 
+def save_document(document: dict, folder: Path = DOCUMENTS_DIR) -> str:
+    """Save a document the assistant sent (Markdown and HTML) and say where it is."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(document.get("filename") or "document"))
+    saved = []
+    for kind, suffix in (("markdown", ".md"), ("html", ".html")):
+        if document.get(kind):
+            path = folder / f"{name}{suffix}"
+            path.write_text(document[kind], encoding="utf-8")
+            saved.append(str(path))
+    return "(Saved for you: " + " and ".join(saved) + ". Open the .html file to print it.)"
+
+
 def choose(text: str, buttons: tuple[Button, ...]) -> str:
     """The payload of a numbered choice, or the text as typed."""
     if text.isdigit() and 1 <= int(text) <= len(buttons):
@@ -90,7 +106,10 @@ def chat(
             )
             return None
         for reply in replies:
-            write(format_reply(reply))
+            if reply.document:
+                write(save_document(reply.document))
+            elif reply.text or reply.buttons:
+                write(format_reply(reply))
         return replies[-1].buttons if replies else ()
 
     buttons: tuple[Button, ...] = deliver("/greet") or ()

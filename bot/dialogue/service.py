@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bot.dialogue.wording import join_phrases, short_quote
-from bot.outcomes.extractor import FoundOutcome, get_extractor
+from bot.outcomes.extractor import FoundOutcome, above_threshold, get_extractor
 from bot.outcomes.framework import ids_for_role
+from bot.settings import get_settings
 from bot.storage import repository as repo
 from bot.storage.models import Conversation, Person
 
@@ -49,6 +50,42 @@ def choose_role(s: Session, channel: str, user_id: str, role: str) -> None:
         conversation.role = role
 
 
+MAX_STORED_CHARS = 10_000
+
+
+def storable(text: str, limit: int = MAX_STORED_CHARS) -> tuple[str, bool]:
+    """The words as they will be stored, and whether they had to be shortened.
+
+    Very long messages keep their first ``limit`` characters and a marker saying how much
+    was left out, so nothing is dropped silently; the person is told.
+    """
+    if len(text) <= limit:
+        return text, False
+    return f"{text[:limit]} [... {len(text) - limit} more characters not stored]", True
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What was heard in one message: outcomes tagged, or two the assistant is unsure between."""
+
+    found: list[FoundOutcome]
+    statement_id: int
+    unsure: tuple[FoundOutcome, FoundOutcome] | None = None
+    shortened: bool = False
+
+
+def unsure_pair(
+    scores: dict[str, tuple[float, str]], *, floor: float, sure: float
+) -> tuple[FoundOutcome, FoundOutcome] | None:
+    """The two likeliest outcomes when the likeliest is neither clearly heard nor clearly not
+    (its confidence in ``[floor, sure)``); None when the extractor is sure either way."""
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1][0])
+    if len(ranked) < 2 or not floor <= ranked[0][1][0] < sure:
+        return None
+    (a, (ca, qa)), (b, (cb, qb)) = ranked[:2]
+    return FoundOutcome(a, ca, qa), FoundOutcome(b, cb, qb)
+
+
 def hear(
     s: Session,
     conversation: Conversation,
@@ -56,11 +93,33 @@ def hear(
     message_id: str | None,
     *,
     source: str = "story",
-) -> list[FoundOutcome]:
-    """Store the person's words verbatim with the outcomes heard in them."""
-    found = get_extractor().predict(text, allowed_ids=ids_for_role(conversation.role))
-    repo.add_statement(s, conversation, text, source=source, message_id=message_id, tags=found)
-    return found
+    may_ask: bool = False,
+) -> Heard:
+    """Store the person's words verbatim with the outcomes heard in them.
+
+    With ``may_ask``, when the extractor is unsure nothing is tagged yet and the two likeliest
+    outcomes come back in ``unsure``, so the person can say which (``tag_choice``).
+    """
+    settings = get_settings()
+    text, shortened = storable(text)
+    scores = get_extractor().score(text, allowed_ids=ids_for_role(conversation.role))
+    unsure = (
+        unsure_pair(scores, floor=settings.outcome_unsure_floor, sure=settings.outcome_sure)
+        if may_ask
+        else None
+    )
+    found = [] if unsure else above_threshold(scores, settings.outcome_threshold)
+    statement = repo.add_statement(
+        s, conversation, text, source=source, message_id=message_id, tags=found
+    )
+    return Heard(found, statement.id, unsure, shortened)
+
+
+def tag_choice(
+    s: Session, conversation: Conversation, statement_id: int, outcome_id: str, quote: str
+) -> None:
+    """Tag a statement with the outcome the person chose when asked."""
+    repo.tag_statement(s, conversation, statement_id, outcome_id, quote=quote)
 
 
 def reflection(text: str, found: list[FoundOutcome]) -> Reply:

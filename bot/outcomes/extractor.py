@@ -331,14 +331,7 @@ class OutcomeExtractor:
         """
         if threshold is None:
             threshold = _settings_threshold()
-        scores = self.score(text, allowed_ids)
-        found = [
-            FoundOutcome(oid, round(conf, 4), quote)
-            for oid, (conf, quote) in scores.items()
-            if conf >= threshold
-        ]
-        found.sort(key=lambda f: (-f.confidence, OUTCOME_IDS.index(f.outcome_id)))
-        return found
+        return above_threshold(self.score(text, allowed_ids), threshold)
 
     def _allowed(self, allowed_ids: Iterable[str] | None) -> list[str]:
         if allowed_ids is None:
@@ -360,6 +353,19 @@ class OutcomeExtractor:
         exp = np.exp(logits)
         probs = exp / exp.sum(axis=1, keepdims=True)
         return probs[:, :-1]
+
+
+def above_threshold(
+    scores: dict[str, tuple[float, str]], threshold: float
+) -> list[FoundOutcome]:
+    """The scored outcomes with confidence >= ``threshold``, most confident first."""
+    found = [
+        FoundOutcome(oid, round(conf, 4), quote)
+        for oid, (conf, quote) in scores.items()
+        if conf >= threshold
+    ]
+    found.sort(key=lambda f: (-f.confidence, OUTCOME_IDS.index(f.outcome_id)))
+    return found
 
 
 def _stack(embeddings: np.ndarray, *sparse_parts):

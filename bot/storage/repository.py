@@ -656,3 +656,212 @@ def export_rows(s: Session) -> Iterator[ExportRow]:
     )
     for row in s.execute(query):
         yield ExportRow(*row)
+
+
+def tag_statement(
+    s: Session,
+    conversation: Conversation,
+    statement_id: int,
+    outcome_id: str,
+    *,
+    quote: str | None = None,
+    state: str = "confirmed",
+) -> OutcomeTag:
+    """Tag one of the conversation's statements with an outcome the person chose themselves
+    (their answer to "is that more about A or B?"), with full confidence."""
+    _check_outcome(outcome_id)
+    statement = s.execute(
+        select(Statement).where(
+            Statement.id == statement_id, Statement.conversation_id == conversation.id
+        )
+    ).scalar_one()
+    tag = OutcomeTag(
+        outcome_id=outcome_id,
+        group=group_of(outcome_id),
+        confidence=1.0,
+        quote=quote if quote and quote.strip() else statement.text,
+        state=state,
+        created_at=utcnow(),
+    )
+    statement.tags.append(tag)
+    _touch(conversation)
+    s.flush()
+    return tag
+
+
+# ------------------------------------------------------------------------ practitioners
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 64 or any(c.isspace() for c in name):
+        raise ValueError("a practitioner name is 1 to 64 characters with no spaces")
+    return name
+
+
+def add_practitioner(s: Session, name: str, password_hash: str) -> Practitioner:
+    """A new practitioner account (``ValueError`` if the name is taken or not valid)."""
+    name = _check_name(name)
+    if get_practitioner_by_name(s, name) is not None:
+        raise ValueError(f"a practitioner called {name!r} already exists")
+    practitioner = Practitioner(name=name, password_hash=password_hash, created_at=utcnow())
+    s.add(practitioner)
+    s.flush()
+    return practitioner
+
+
+def get_practitioner_by_name(s: Session, name: str) -> Practitioner | None:
+    """The practitioner with this name, if any."""
+    return s.execute(
+        select(Practitioner).where(Practitioner.name == (name or "").strip())
+    ).scalar_one_or_none()
+
+
+def list_practitioners(s: Session) -> list[Practitioner]:
+    """Every practitioner, by name."""
+    return list(s.execute(select(Practitioner).order_by(Practitioner.name)).scalars())
+
+
+def remove_practitioner(s: Session, name: str) -> bool:
+    """Delete a practitioner's account (their audit entries, notes and reviews stay, with
+    their name); ``False`` if there was none."""
+    practitioner = get_practitioner_by_name(s, name)
+    if practitioner is None:
+        return False
+    s.delete(practitioner)
+    s.flush()
+    return True
+
+
+def record_sign_in(s: Session, practitioner: Practitioner) -> None:
+    """Note when ``practitioner`` last signed in."""
+    practitioner.last_sign_in_at = utcnow()
+    s.flush()
+
+
+# ---------------------------------------------------------------------------- audit log
+
+
+def record_audit(
+    s: Session,
+    practitioner: Practitioner | None,
+    action: str,
+    *,
+    person_id: int | None = None,
+    detail: str | None = None,
+    name: str | None = None,
+) -> AuditEntry:
+    """Write who did ``action`` (on ``person_id``), and when. ``name`` stands in for an
+    unknown practitioner (e.g. a failed sign-in)."""
+    entry = AuditEntry(
+        at=utcnow(),
+        practitioner_id=practitioner.id if practitioner is not None else None,
+        practitioner_name=(practitioner.name if practitioner is not None else name or "-")[:64],
+        action=action[:32],
+        person_id=person_id,
+        detail=detail,
+    )
+    s.add(entry)
+    s.flush()
+    return entry
+
+
+def audit_entries(
+    s: Session, *, person_id: int | None = None, limit: int = 100
+) -> list[AuditEntry]:
+    """The latest audit entries (for one person, if given), newest first."""
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    if person_id is not None:
+        query = query.where(AuditEntry.person_id == person_id)
+    return list(s.execute(query).scalars())
+
+
+# ------------------------------------------------------------------ notes and reviews
+
+
+def add_note(s: Session, person: Person, practitioner: Practitioner, body: str) -> PractitionerNote:
+    """A practitioner's note on ``person`` (the person's own words are not touched)."""
+    body = _check_text(body)
+    note = PractitionerNote(
+        person_id=person.id,
+        practitioner_id=practitioner.id,
+        author_name=practitioner.name,
+        body=body,
+        created_at=utcnow(),
+    )
+    s.add(note)
+    s.flush()
+    return note
+
+
+def notes_for(s: Session, person: Person) -> list[PractitionerNote]:
+    """Notes on ``person``, oldest first."""
+    return list(
+        s.execute(
+            select(PractitionerNote)
+            .where(PractitionerNote.person_id == person.id)
+            .order_by(PractitionerNote.created_at, PractitionerNote.id)
+        ).scalars()
+    )
+
+
+def add_review(
+    s: Session,
+    person: Person,
+    practitioner: Practitioner,
+    outcome_id: str,
+    status: str,
+    comment: str | None = None,
+) -> OutcomeReview:
+    """Record a practitioner's review (fully / partly / not met) of one of ``person``'s
+    outcomes; earlier reviews are kept."""
+    _check_outcome(outcome_id)
+    if status not in REVIEW_STATUSES:
+        raise ValueError(f"unknown review status {status!r}; expected one of {REVIEW_STATUSES}")
+    comment = (comment or "").replace("\x00", "").strip() or None
+    review = OutcomeReview(
+        person_id=person.id,
+        outcome_id=outcome_id,
+        status=status,
+        comment=comment,
+        practitioner_id=practitioner.id,
+        author_name=practitioner.name,
+        reviewed_at=utcnow(),
+    )
+    s.add(review)
+    s.flush()
+    return review
+
+
+def reviews_for(s: Session, person: Person) -> list[OutcomeReview]:
+    """Every review of ``person``'s outcomes, oldest first."""
+    return list(
+        s.execute(
+            select(OutcomeReview)
+            .where(OutcomeReview.person_id == person.id)
+            .order_by(OutcomeReview.reviewed_at, OutcomeReview.id)
+        ).scalars()
+    )
+
+
+def latest_reviews(s: Session, person_id: int | None = None) -> dict[tuple[int, str], str]:
+    """``{(person_id, outcome_id): review status}`` from the latest review of each pair."""
+    query = select(
+        OutcomeReview.person_id, OutcomeReview.outcome_id, OutcomeReview.status
+    ).order_by(OutcomeReview.reviewed_at, OutcomeReview.id)
+    if person_id is not None:
+        query = query.where(OutcomeReview.person_id == person_id)
+    return {(pid, oid): status for pid, oid, status in s.execute(query)}
+
+
+def latest_saved_conversation(s: Session, person: Person) -> Conversation | None:
+    """The person's most recently saved conversation, if any."""
+    return (
+        s.execute(
+            select(Conversation)
+            .where(Conversation.person_id == person.id, Conversation.status == "saved")
+            .order_by(Conversation.saved_at.desc(), Conversation.id.desc())
+        )
+        .scalars()
+        .first()
+    )
