@@ -40,8 +40,8 @@ train: $(MODEL_STAMP) ## train the Rasa model (if stale) and the outcome extract
 migrate: $(VENV)/.installed ## bring the outcomes database schema up to date
 	$(PY) -m bot migrate
 
-run: train migrate ## chat with the assistant in this terminal
-	$(PY) -m bot chat
+run: train migrate ## chat in this terminal, or on Telegram when TELEGRAM_BOT_TOKEN is set
+	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(PY) -m bot telegram; else $(PY) -m bot chat; fi
 
 serve: train migrate ## Rasa REST channel + HTTP API on :5005 and the action server on :5055
 	$(PY) -m bot serve

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("bot.storage.migrate", "bring the outcomes database schema up to date"),
     "chat": ("bot.channels.terminal", "chat with the assistant in this terminal"),
     "serve": ("bot.servers", "run Rasa (REST channel, HTTP API) and the action server"),
+    "telegram": ("bot.channels.telegram", "serve the assistant on Telegram (TELEGRAM_BOT_TOKEN)"),
 }
 
 

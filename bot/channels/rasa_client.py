@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,3 +124,73 @@ class RasaClient:
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self._http.close()
+
+
+class AsyncRasaClient:
+    """The asynchronous twin of :class:`RasaClient`, for channels that run on asyncio.
+
+    Same REST body, same :class:`RetryPolicy`, same ``message_id`` on every attempt, so a
+    message retried after a failure is stored once. With ``retry_empty``, an empty reply also
+    counts as a failed attempt: Rasa answers ``[]`` when the action server is down (it logs
+    the failed action and carries on), and every message of ours gets at least one reply.
+    """
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:5005",
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        retry_empty: bool = False,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.retry_empty = retry_empty
+        self._http = httpx.AsyncClient(timeout=timeout)
+        self._sleep = sleep
+
+    async def send(
+        self,
+        sender: str,
+        text: str,
+        *,
+        message_id: str | None = None,
+        on_retry: Callable[[int], Awaitable[None]] | None = None,
+    ) -> list[BotMessage]:
+        """Deliver ``text`` for ``sender``; retries (same ``message_id``) if Rasa is down.
+
+        ``await on_retry(attempt)`` runs before each retry.
+        """
+        body = {
+            "sender": sender,
+            "message": text,
+            "metadata": {"message_id": message_id or uuid.uuid4().hex},
+        }
+        delays = self.retry.delays()
+        for attempt in range(len(delays) + 1):
+            try:
+                response = await self._http.post(self.base_url + WEBHOOK_PATH, json=body)
+                if response.status_code < 500:
+                    response.raise_for_status()
+                    replies = [BotMessage.from_json(item) for item in response.json()]
+                    if replies or not self.retry_empty:
+                        return replies
+                    logger.warning("Rasa gave no reply (attempt %d)", attempt + 1)
+                else:
+                    logger.warning(
+                        "Rasa answered %s (attempt %d)", response.status_code, attempt + 1
+                    )
+            except httpx.TransportError as error:
+                logger.warning(
+                    "Rasa unreachable (attempt %d): %s", attempt + 1, type(error).__name__
+                )
+            if attempt < len(delays):
+                if on_retry:
+                    await on_retry(attempt + 1)
+                await self._sleep(delays[attempt])
+        raise RasaUnavailable(f"Rasa at {self.base_url} did not answer")
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._http.aclose()
