@@ -15,7 +15,7 @@ RASA_DATA := $(shell find nlu_data -name '*.yml' -not -path 'nlu_data/outcomes/*
 MODEL_STAMP := models/.trained
 DATA ?= tests/data/outcomes_dev.yml
 
-.PHONY: help install train migrate run serve test lint evaluate bench clean
+.PHONY: help install train migrate run serve review test lint evaluate bench clean browser-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,11 +46,18 @@ run: train migrate ## chat in this terminal, or on Telegram when TELEGRAM_BOT_TO
 serve: train migrate ## Rasa REST channel + HTTP API on :5005 and the action server on :5055
 	$(PY) -m bot serve
 
+review: migrate ## the practitioner review web app on http://127.0.0.1:8000 (REVIEW_DEV=1 for local use)
+	$(PY) -m bot review $(if $(REVIEW_DEV),--dev,)
+
+browser-deps: ## headless Chromium and chromedriver for the browser tests (Debian's packages)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: train migrate ## validate the data, run pytest and Rasa's story tests
+test: train migrate browser-deps ## validate the data, run pytest and Rasa's story tests
 	$(RASA) data validate --data nlu_data --domain domain.yml --config config.yml
 	$(PY) -m pytest -q
 	$(RASA) test core --stories tests/stories --model models/outcomes-assistant.tar.gz --fail-on-prediction-errors --out var/results

@@ -120,7 +120,11 @@ class ActionResume(NamedAction):
         with_storage(dispatcher, reopen, failed=None)
         if latest_intent(tracker)[0] in ("greet", "resume"):
             dispatcher.utter_message(response="utter_welcome_back")
-        return [SlotSet("stage", "talking")]
+            return [SlotSet("stage", "talking")]
+        # They simply carried on talking: let the form take this message as its answer.
+        loop = tracker.get_slot("paused_loop")
+        first_slot = (domain.get("forms", {}).get(loop, {}).get("required_slots") or [None])[0]
+        return [SlotSet("stage", "talking"), SlotSet("requested_slot", first_slot)]
 
 
 class ActionStartAgain(NamedAction):

@@ -9,7 +9,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.base import NamedAction, person_key, with_storage
-from bot.planning.plan import Plan, build_plan, render_html, render_markdown
+from bot.planning.plan import Plan, build_plan, render_html, render_markdown, render_text
 from bot.storage import repository as repo
 
 
@@ -40,7 +40,7 @@ class ActionSendPlan(NamedAction):
             dispatcher.utter_message(response="utter_no_plan_yet")
             return []
         markdown = render_markdown(result)
-        dispatcher.utter_message(response="utter_plan", plan=markdown)
+        dispatcher.utter_message(response="utter_plan", plan=render_text(result))
         dispatcher.utter_message(
             json_message={
                 "document": {

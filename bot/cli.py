@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "chat": ("bot.channels.terminal", "chat with the assistant in this terminal"),
     "serve": ("bot.servers", "run Rasa (REST channel, HTTP API) and the action server"),
     "telegram": ("bot.channels.telegram", "serve the assistant on Telegram (TELEGRAM_BOT_TOKEN)"),
+    "review": ("bot.review.serve", "serve the practitioner review web app (127.0.0.1:8000)"),
+    "practitioner": ("bot.review.cli", "add, list or remove practitioner accounts"),
 }
 
 

@@ -14,16 +14,26 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import astuple, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.outcomes.framework import OUTCOME_IDS, ROLES, group_of
 from bot.storage import migrate
+from bot.storage import repository as repo
 from bot.storage.db import make_engine, make_sessionmaker
-from bot.storage.models import Conversation, Person, Statement, utcnow
-from bot.storage.repository import ExportRow, export_rows
+from bot.storage.models import (
+    OUTCOME_STATUSES,
+    Conversation,
+    OutcomeStatus,
+    OutcomeTag,
+    Person,
+    Statement,
+    utcnow,
+)
+from bot.storage.repository import ExportRow, StatementFilter, export_rows, statement_conditions
 
 FORMATS = ("json", "csv")
 CSV_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ExportRow))
@@ -33,13 +43,44 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def export_data(s: Session) -> dict[str, Any]:
-    """Everything stored, nested person > conversation > statement > outcome."""
+def matching_statement_ids(s: Session, filters: StatementFilter) -> set[int]:
+    """Ids of the statements with at least one row matching ``filters``."""
+    query = (
+        select(Statement.id)
+        .join(Conversation, Statement.conversation_id == Conversation.id)
+        .join(Person, Conversation.person_id == Person.id)
+    )
+    if filters.needs_tag:
+        query = query.join(OutcomeTag, OutcomeTag.statement_id == Statement.id).outerjoin(
+            OutcomeStatus,
+            and_(
+                OutcomeStatus.conversation_id == Conversation.id,
+                OutcomeStatus.outcome_id == OutcomeTag.outcome_id,
+            ),
+        )
+    return set(s.execute(query.where(*statement_conditions(filters))).scalars())
+
+
+def export_data(s: Session, filters: StatementFilter | None = None) -> dict[str, Any]:
+    """Everything stored, nested person > conversation > statement > outcome.
+
+    With ``filters``, only the statements that match (with all their outcomes), their
+    conversations and their people; without, everyone (people with no conversation too).
+    """
+    wanted: set[int] | None = None
+    query = select(Person)
+    if filters is not None and not filters.is_empty:
+        wanted = matching_statement_ids(s, filters)
+        query = query.where(
+            Person.id.in_(
+                select(Conversation.person_id)
+                .join(Statement, Statement.conversation_id == Conversation.id)
+                .where(Statement.id.in_(wanted))
+            )
+        )
     people = (
         s.execute(
-            select(Person)
-            .order_by(Person.id)
-            .options(
+            query.order_by(Person.id).options(
                 selectinload(Person.conversations)
                 .selectinload(Conversation.statements)
                 .selectinload(Statement.tags),
@@ -51,8 +92,12 @@ def export_data(s: Session) -> dict[str, Any]:
     )
     exported = []
     for person in people:
+        reviews = review_history(s, person)
         conversations = []
         for c in sorted(person.conversations, key=lambda c: (c.started_at, c.id)):
+            statements = [st for st in c.statements if wanted is None or st.id in wanted]
+            if wanted is not None and not statements:
+                continue
             statuses = {st.outcome_id: st.status for st in c.statuses}
             conversations.append(
                 {
@@ -78,8 +123,9 @@ def export_data(s: Session) -> dict[str, Any]:
                                 for t in st.tags
                             ],
                         }
-                        for st in c.statements
+                        for st in statements
                     ],
+                    "reviews": reviews.get(c.id, []),
                 }
             )
         exported.append(
@@ -94,9 +140,28 @@ def export_data(s: Session) -> dict[str, Any]:
     return {"exported_at": utcnow().isoformat(), "people": exported}
 
 
-def write_json(s: Session, out: TextIO) -> None:
+def review_history(s: Session, person: Person) -> dict[int, list[dict[str, Any]]]:
+    """The person's dated review entries, oldest first, by the conversation they review."""
+    history: dict[int, list[dict[str, Any]]] = {}
+    for entry in repo.review_entries(s, person):
+        history.setdefault(entry.conversation_id, []).append(
+            {
+                "outcome": entry.outcome_id,
+                "group": group_of(entry.outcome_id),
+                "quote": entry.quote,
+                "status": entry.status,
+                "helped": entry.helped,
+                "not_helped": entry.not_helped,
+                "still_matters": entry.still_matters,
+                "reviewed_at": _iso(entry.created_at),
+            }
+        )
+    return history
+
+
+def write_json(s: Session, out: TextIO, filters: StatementFilter | None = None) -> None:
     """Write :func:`export_data` as UTF-8 JSON (non-ASCII characters kept as they are)."""
-    json.dump(export_data(s), out, ensure_ascii=False, indent=2)
+    json.dump(export_data(s, filters), out, ensure_ascii=False, indent=2)
     out.write("\n")
 
 
@@ -110,28 +175,57 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def write_csv(s: Session, out: TextIO) -> None:
-    """Write a header and one row per statement-outcome; open ``out`` with ``newline=""``."""
+def write_csv(s: Session, out: TextIO, filters: StatementFilter | None = None) -> None:
+    """Write a header and one row per statement-outcome; open ``out`` with ``newline=""``.
+    With ``filters``, only the matching rows (see :class:`StatementFilter`)."""
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for row in export_rows(s):
+    for row in export_rows(s, filters):
         writer.writerow([_csv_value(v) for v in astuple(row)])
 
 
-WRITERS: dict[str, Callable[[Session, TextIO], None]] = {"json": write_json, "csv": write_csv}
+WRITERS: dict[str, Callable[..., None]] = {"json": write_json, "csv": write_csv}
 
 
-def export(out: TextIO, fmt: str = "json", url: str | None = None) -> None:
-    """Bring the schema up to date on ``url`` (default ``DATABASE_URL``) and export it."""
+def export(
+    out: TextIO,
+    fmt: str = "json",
+    url: str | None = None,
+    filters: StatementFilter | None = None,
+) -> None:
+    """Bring the schema up to date on ``url`` (default ``DATABASE_URL``) and export it
+    (only what matches ``filters``, if given)."""
     if fmt not in WRITERS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
     migrate.upgrade(url)
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine).begin() as s:
-            WRITERS[fmt](s, out)
+            WRITERS[fmt](s, out, filters)
     finally:
         engine.dispose()
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+
+
+def filters_from_args(args: argparse.Namespace) -> StatementFilter | None:
+    """The :class:`StatementFilter` the command-line options ask for (``None`` for none)."""
+    flagged = getattr(args, "flagged", None)
+    filters = StatementFilter(
+        role=getattr(args, "role", None),
+        date_from=getattr(args, "date_from", None),
+        date_to=getattr(args, "date_to", None),
+        outcome=getattr(args, "outcome", None),
+        status=getattr(args, "status", None),
+        flagged=None if flagged is None else flagged == "yes",
+        text=getattr(args, "search", None),
+    )
+    return None if filters.is_empty else filters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,18 +234,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url", default=None, help="database URL (default: DATABASE_URL or var/outcomes.db)"
     )
+    chosen = parser.add_argument_group("filters (default: everything)")
+    chosen.add_argument("--role", choices=ROLES, help="conversations held in this role")
+    chosen.add_argument(
+        "--from", dest="date_from", type=_day, metavar="YYYY-MM-DD", help="statements from"
+    )
+    chosen.add_argument(
+        "--to", dest="date_to", type=_day, metavar="YYYY-MM-DD", help="statements up to (incl.)"
+    )
+    chosen.add_argument("--outcome", choices=OUTCOME_IDS, metavar="ID", help="this outcome id")
+    chosen.add_argument("--status", choices=OUTCOME_STATUSES, help="outcome status")
+    chosen.add_argument(
+        "--flagged", choices=("yes", "no"), help="conversations flagged (or not) for attention"
+    )
+    chosen.add_argument("--search", metavar="WORDS", help="words in a statement, or a reference")
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point for ``python -m bot export``: UTF-8 on standard output; the exit code."""
     stdout = sys.stdout
     if not hasattr(stdout, "buffer"):
-        export(stdout, args.format, getattr(args, "url", None))
+        export(stdout, args.format, getattr(args, "url", None), filters_from_args(args))
         return 0
     stdout.flush()
     out = io.TextIOWrapper(stdout.buffer, encoding="utf-8", newline="", write_through=True)
     try:
-        export(out, args.format, getattr(args, "url", None))
+        export(out, args.format, getattr(args, "url", None), filters_from_args(args))
         out.flush()
     finally:
         out.detach()

@@ -699,3 +699,14 @@ def test_a_very_long_story_is_kept_in_part_and_the_person_told(app_db):
     assert stored.startswith(story[:10_000]) and stored.endswith(
         "11000 more characters not stored]"
     )
+
+
+def test_talking_after_a_pause_carries_on_and_keeps_the_words(app_db):
+    consent()
+    t = tracker(
+        text="I'd love to get back to swimming",
+        slots={"stage": "paused", "paused_loop": "story_form"},
+    )
+    events, messages = run(ActionResume(), t)
+    assert slots_set(events) == {"stage": "talking", "requested_slot": "story"}
+    assert messages == []  # no "welcome back": the form takes their words as the answer

@@ -25,6 +25,8 @@ from bot.storage.repository import SummaryItem
         ("tell", 0.99, "I like my garden", False),
         ("greet", 0.9, "Hello! " + "well a good day for me is when my daughter visits " * 3, False),
         ("help", 0.3, "eh", False),
+        ("stop", 0.66, "My PAs need to listen to how I like things done", False),
+        ("stop", 0.92, "I need to go", True),
         ("distress", 0.4, "I can't go on " * 20, True),
         (None, None, "", False),
     ],

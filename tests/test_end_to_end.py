@@ -13,7 +13,7 @@ from bot.channels.rasa_client import BotMessage, RasaClient
 from bot.servers import rasa_env, running_servers
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
-from bot.storage.models import Conversation, Person, Statement
+from bot.storage.models import Conversation, Person, ReviewEntry, Statement
 
 pytestmark = pytest.mark.slow
 
@@ -180,3 +180,81 @@ def test_a_conversation_survives_a_restart_of_both_servers(tmp_path):
         assert texts(replies).startswith(("Thank you", "Just so I've got it right"))
         replies = client.send(sender, "that's all")
         assert "/status_going_well" in payloads(replies)
+
+
+def talk_until_saved(client: RasaClient, sender: str, role_payload: str, story: list[str]) -> list:
+    """Consent, role, the story, skip the status questions, confirm; returns the last replies."""
+    client.send(sender, "hello")
+    client.send(sender, "/affirm")
+    client.send(sender, role_payload)
+    for line in story:
+        replies = client.send(sender, line)
+        choices = [p for p in payloads(replies) if p.startswith("/clarify")]
+        if choices:
+            client.send(sender, choices[0])
+    replies = client.send(sender, "that's all")
+    while "/status_going_well" in payloads(replies):
+        replies = client.send(sender, "/skip")
+    assert "Here's what I heard" in texts(replies)
+    return replies, client.send(sender, "/confirm_summary")
+
+
+def test_a_carer_is_asked_about_caring_and_summarised_under_carer_headings(assistant):
+    client, _ = assistant
+    summary, _ = talk_until_saved(
+        client,
+        "e2e:carer",
+        "/role_carer",
+        ["I never get a minute to myself since Mum moved in, I miss my book club"],
+    )
+    assert "Your own life and wellbeing" in texts(summary)
+    assert "What matters in your life" not in texts(summary)
+
+
+def test_a_pa_employer_gets_a_plan_with_their_words(assistant):
+    client, _ = assistant
+    words = "My PAs need to listen to how I like things done"
+    _, saved = talk_until_saved(client, "e2e:pa", "/role_pa_employer", [words])
+    assert "/get_plan" in payloads(saved)
+    replies = client.send("e2e:pa", "/get_plan")
+    assert words in texts(replies)
+    documents = [r.document for r in replies if r.document]
+    assert documents and words in documents[0]["markdown"]
+    assert "<!doctype html>" in documents[0]["html"]
+
+
+def test_coming_back_to_review_stores_dated_entries(assistant):
+    client, db_url = assistant
+    sender = "e2e:reviews"
+    talk_until_saved(
+        client, sender, "/role_person", ["I miss my friends, I never see anyone these days"]
+    )
+    replies = client.send(sender, "hello again")
+    assert "/start_review" in payloads(replies)
+    replies = client.send(sender, "/start_review")
+    assert "Last time you said" in texts(replies)
+    client.send(sender, "/status_partly")
+    client.send(sender, "The lunch club on Tuesdays")
+    client.send(sender, "/skip")
+    replies = client.send(sender, "/affirm")
+    while "Last time you said" in texts(replies):  # any further outcomes: skip them
+        replies = client.send(sender, "/skip")
+    assert "saved how things are going" in texts(replies)
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine).begin() as s:
+        person = s.execute(select(Person).where(Person.channel_user_id == "reviews")).scalar_one()
+        entries = (
+            s.execute(
+                select(ReviewEntry)
+                .where(ReviewEntry.person_id == person.id)
+                .order_by(ReviewEntry.id)
+            )
+            .scalars()
+            .all()
+        )
+        assert (entries[0].status, entries[0].helped, entries[0].still_matters) == (
+            "partly_met",
+            "The lunch club on Tuesdays",
+            True,
+        )
+    engine.dispose()

@@ -178,7 +178,7 @@ def test_get_extractor_is_cached(monkeypatch, model):
 
 def test_training_data_is_valid():
     files = ex.training_files()
-    assert [Path(f).name for f in files] == ["extra.yml", "train.yml"]
+    assert [Path(f).name for f in files] == ["extra.yml", "train.yml", "varied.yml"]
     statements = ex.load_training_statements(files)
-    assert len(statements) > 1500
+    assert len(statements) > 2500
     assert {o for s in statements for o in s.outcomes} == set(OUTCOME_IDS)

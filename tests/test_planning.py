@@ -79,6 +79,7 @@ def test_the_plan_is_sent_in_the_chat_and_as_a_document(app_db, tmp_path):
     )
     assert responses(messages) == ["utter_plan", None]
     assert WORDS["quality"] in messages[0]["plan"]
+    assert "\n\n" not in messages[0]["plan"]  # one chat message, not split at blank lines
     document = messages[1]["custom"]["document"]
     assert document["filename"].startswith("personal-outcomes-plan-PO-")
     note = save_document(document, tmp_path)

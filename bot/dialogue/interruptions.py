@@ -24,6 +24,10 @@ INTERRUPTIONS = frozenset(
 # "Hello! Well, a good day for me..." must never be mistaken for a greeting and dropped.
 MAX_INTERRUPTION_WORDS = 12
 MIN_CONFIDENCE = 0.5
+# Stepping out of the conversation (pause, start again, delete) needs a surer reading: a
+# story that merely sounds like "I need to go" must not be taken as one.
+CONTROL = frozenset({"stop", "start_again", "delete_my_data", "goodbye"})
+MIN_CONTROL_CONFIDENCE = 0.8
 
 
 def is_interruption(intent: str | None, confidence: float | None, text: str | None) -> bool:
@@ -36,6 +40,7 @@ def is_interruption(intent: str | None, confidence: float | None, text: str | No
         return True
     if intent not in INTERRUPTIONS:
         return False
-    if confidence is not None and confidence < MIN_CONFIDENCE:
+    needed = MIN_CONTROL_CONFIDENCE if intent in CONTROL else MIN_CONFIDENCE
+    if confidence is not None and confidence < needed:
         return False
     return len((text or "").split()) <= MAX_INTERRUPTION_WORDS

@@ -355,9 +355,7 @@ class OutcomeExtractor:
         return probs[:, :-1]
 
 
-def above_threshold(
-    scores: dict[str, tuple[float, str]], threshold: float
-) -> list[FoundOutcome]:
+def above_threshold(scores: dict[str, tuple[float, str]], threshold: float) -> list[FoundOutcome]:
     """The scored outcomes with confidence >= ``threshold``, most confident first."""
     found = [
         FoundOutcome(oid, round(conf, 4), quote)

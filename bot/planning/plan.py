@@ -125,6 +125,22 @@ def render_markdown(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_text(plan: Plan) -> str:
+    """The plan for a chat message: plain lines, no blank lines (channels split at those)."""
+    lines = []
+    for title, items in plan.sections:
+        lines.append(f"{title}:")
+        lines += [f"- {i.label}: " + " ".join(f"\u201c{q}\u201d" for q in i.quotes) for i in items]
+        if not items:
+            lines.append("- (nothing yet)")
+    lines += ["For my PA job description:", plan.job_description]
+    lines += ["Questions to ask at interview:"] + [
+        f"{n}. {q}" for n, q in enumerate(plan.questions, 1)
+    ]
+    lines += ["Checklist:"] + [f"\u2610 {c}" for c in plan.checklist]
+    return "\n".join(lines)
+
+
 _PRINT_CSS = """
 body { font-family: Arial, Helvetica, sans-serif; font-size: 12pt; line-height: 1.5;
        color: #0b0c0c; max-width: 45em; margin: 2em auto; padding: 0 1em; }

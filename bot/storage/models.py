@@ -255,3 +255,122 @@ class Summary(Base):
 
     def __repr__(self) -> str:
         return f"<Summary {self.id} for conversation {self.conversation_id}>"
+
+
+# ------------------------------------------------------------------- practitioner review
+
+REVIEW_STATUSES = ("fully_met", "partly_met", "not_met")
+
+
+class Practitioner(Base):
+    """Someone who signs in to the review web app (``python -m bot practitioner add``)."""
+
+    __tablename__ = "po_practitioners"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    last_sign_in_at = Column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<Practitioner {self.id} {self.name}>"
+
+
+class AuditEntry(Base):
+    """Who looked at or changed what, and when. Kept when the practitioner or person goes
+    (the name is copied; the ids are set to NULL)."""
+
+    __tablename__ = "po_audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    practitioner_id = Column(
+        Integer, ForeignKey("po_practitioners.id", ondelete="SET NULL"), nullable=True
+    )
+    practitioner_name = Column(String(64), nullable=False)
+    action = Column(String(32), nullable=False)
+    person_id = Column(
+        Integer, ForeignKey("po_people.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    detail = Column(Text(), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<AuditEntry {self.id} {self.practitioner_name} {self.action}>"
+
+
+class PractitionerNote(Base):
+    """A practitioner's note on a person's record; the person's own words are never changed."""
+
+    __tablename__ = "po_practitioner_notes"
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(
+        Integer, ForeignKey("po_people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    practitioner_id = Column(
+        Integer, ForeignKey("po_practitioners.id", ondelete="SET NULL"), nullable=True
+    )
+    author_name = Column(String(64), nullable=False)
+    body = Column(Text(), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<PractitionerNote {self.id} on person {self.person_id}>"
+
+
+class OutcomeReview(Base):
+    """A practitioner's review of one outcome for one person (fully / partly / not met).
+
+    Reviews are added, never overwritten: the latest one is the current review.
+    """
+
+    __tablename__ = "po_outcome_reviews"
+    __table_args__ = (CheckConstraint(_one_of("status", REVIEW_STATUSES), name="status"),)
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(
+        Integer, ForeignKey("po_people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    outcome_id = Column(String(64), nullable=False)
+    status = Column(String(16), nullable=False)
+    comment = Column(Text(), nullable=True)
+    practitioner_id = Column(
+        Integer, ForeignKey("po_practitioners.id", ondelete="SET NULL"), nullable=True
+    )
+    author_name = Column(String(64), nullable=False)
+    reviewed_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<OutcomeReview {self.outcome_id} {self.status} for person {self.person_id}>"
+
+
+REVIEW_ENTRY_STATUSES = ("fully_met", "partly_met", "not_met", "skipped")
+
+
+class ReviewEntry(Base):
+    """The person's own review of one outcome, dated: "how is it going now?".
+
+    Added, never overwritten: an outcome's history is its entries in order.
+    """
+
+    __tablename__ = "po_review_entries"
+    __table_args__ = (CheckConstraint(_one_of("status", REVIEW_ENTRY_STATUSES), name="status"),)
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(
+        Integer, ForeignKey("po_people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    conversation_id = Column(
+        Integer, ForeignKey("po_conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    outcome_id = Column(String(64), nullable=False)
+    quote = Column(Text(), nullable=False)
+    status = Column(String(16), nullable=False)
+    helped = Column(Text(), nullable=True)
+    not_helped = Column(Text(), nullable=True)
+    still_matters = Column(Boolean(), nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ReviewEntry {self.outcome_id} {self.status} for person {self.person_id}>"

@@ -11,20 +11,27 @@ import math
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, inspect, select, update
+from sqlalchemy import and_, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.outcomes.framework import GROUPS, OUTCOMES, ROLES, group_of, groups_for_role
 from bot.storage.models import (
     OUTCOME_STATUSES,
+    REVIEW_ENTRY_STATUSES,
+    REVIEW_STATUSES,
     STATEMENT_SOURCES,
+    AuditEntry,
     Conversation,
+    OutcomeReview,
     OutcomeStatus,
     OutcomeTag,
     Person,
+    Practitioner,
+    PractitionerNote,
+    ReviewEntry,
     Statement,
     Summary,
     utcnow,
@@ -618,15 +625,106 @@ class ExportRow:
     outcome_status: str | None
 
 
-def export_rows(s: Session) -> Iterator[ExportRow]:
+def effective_role():
+    """The role a conversation was held in (the person's current role if none was recorded)."""
+    return func.coalesce(Conversation.role, Person.role)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class StatementFilter:
+    """Which statements (and statement-outcome rows) to include; ``None`` means any.
+
+    - ``role``: the role the conversation was held in (see :func:`effective_role`);
+    - ``date_from`` / ``date_to``: the day the statement was made (UTC, both inclusive);
+    - ``outcome`` / ``group``: a tag of that outcome id or group that was not removed;
+    - ``status``: how the person said that outcome is going in that conversation;
+    - ``flagged``: the conversation was (or was not) flagged for attention;
+    - ``text``: words in the statement, or a conversation reference;
+    - ``person_id``: one person.
+    """
+
+    role: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    outcome: str | None = None
+    group: str | None = None
+    status: str | None = None
+    flagged: bool | None = None
+    text: str | None = None
+    person_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is not None:
+            _check_role(self.role)
+        if self.outcome is not None:
+            _check_outcome(self.outcome)
+        if self.group is not None and self.group not in GROUPS:
+            raise ValueError(f"unknown group {self.group!r}")
+        if self.status is not None and self.status not in OUTCOME_STATUSES:
+            raise ValueError(f"unknown outcome status {self.status!r}")
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing is filtered out."""
+        return all(getattr(self, f) is None for f in self.__dataclass_fields__)
+
+    @property
+    def needs_tag(self) -> bool:
+        """True when rows must carry a (live) outcome tag to match."""
+        return self.outcome is not None or self.group is not None or self.status is not None
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def statement_conditions(f: StatementFilter) -> list:
+    """WHERE clauses for ``f`` over a query joining Person, Conversation and Statement, and
+    (when ``f.needs_tag``) OutcomeTag and OutcomeStatus on the usual keys."""
+    where: list = []
+    if f.person_id is not None:
+        where.append(Person.id == f.person_id)
+    if f.role is not None:
+        where.append(effective_role() == f.role)
+    if f.date_from is not None:
+        where.append(Statement.created_at >= _day_start(f.date_from))
+    if f.date_to is not None:
+        where.append(Statement.created_at < _day_start(f.date_to + timedelta(days=1)))
+    if f.flagged is not None:
+        where.append(Conversation.flagged.is_(f.flagged))
+    if f.text:
+        where.append(
+            or_(
+                Statement.text.ilike(_like_pattern(f.text.strip()), escape="\\"),
+                Conversation.reference == normalise_reference(f.text),
+            )
+        )
+    if f.needs_tag:
+        where.append(OutcomeTag.state != "removed")
+    if f.outcome is not None:
+        where.append(OutcomeTag.outcome_id == f.outcome)
+    if f.group is not None:
+        where.append(OutcomeTag.group == f.group)
+    if f.status is not None:
+        where.append(OutcomeStatus.status == f.status)
+    return where
+
+
+def export_rows(s: Session, filters: StatementFilter | None = None) -> Iterator[ExportRow]:
     """Every statement, once per outcome tag (once with empty outcome columns if it has none),
     ordered by person, conversation, position. ``role`` is the role the conversation was
-    held in (the person's current role if none was recorded)."""
+    held in (the person's current role if none was recorded). ``filters`` keeps only the
+    matching rows (with an outcome, group or status filter, removed tags are left out)."""
     query = (
         select(
             Person.id,
             Person.channel,
-            func.coalesce(Conversation.role, Person.role),
+            effective_role(),
             Conversation.reference,
             Conversation.status,
             Conversation.flagged,
@@ -654,6 +752,8 @@ def export_rows(s: Session) -> Iterator[ExportRow]:
         .order_by(OutcomeTag.id)
         .execution_options(yield_per=500)
     )
+    if filters is not None and not filters.is_empty:
+        query = query.where(*statement_conditions(filters))
     for row in s.execute(query):
         yield ExportRow(*row)
 
@@ -864,4 +964,57 @@ def latest_saved_conversation(s: Session, person: Person) -> Conversation | None
         )
         .scalars()
         .first()
+    )
+
+
+def add_review_entry(
+    s: Session,
+    conversation: Conversation,
+    outcome_id: str,
+    *,
+    quote: str,
+    status: str,
+    helped: str | None = None,
+    not_helped: str | None = None,
+    still_matters: bool | None = None,
+) -> ReviewEntry:
+    """Store the person's dated review of one outcome of a saved conversation."""
+    _check_outcome(outcome_id)
+    if status not in REVIEW_ENTRY_STATUSES:
+        raise ValueError(f"unknown review status {status!r}")
+    entry = ReviewEntry(
+        person_id=conversation.person_id,
+        conversation_id=conversation.id,
+        outcome_id=outcome_id,
+        quote=quote,
+        status=status,
+        helped=helped or None,
+        not_helped=not_helped or None,
+        still_matters=still_matters,
+        created_at=utcnow(),
+    )
+    s.add(entry)
+    s.flush()
+    return entry
+
+
+def review_entries(s: Session, person: Person) -> list[ReviewEntry]:
+    """All the person's review entries, oldest first."""
+    return list(
+        s.execute(
+            select(ReviewEntry)
+            .where(ReviewEntry.person_id == person.id)
+            .order_by(ReviewEntry.created_at, ReviewEntry.id)
+        ).scalars()
+    )
+
+
+def outcomes_reviewed_since(s: Session, conversation: Conversation, since: datetime) -> set[str]:
+    """Outcome ids of ``conversation`` the person has reviewed at or after ``since``."""
+    return set(
+        s.execute(
+            select(ReviewEntry.outcome_id).where(
+                ReviewEntry.conversation_id == conversation.id, ReviewEntry.created_at >= since
+            )
+        ).scalars()
     )
