@@ -14,6 +14,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -31,6 +33,27 @@ class Call:
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
     failed: bool = False  # answered with an injected error
+
+
+def multipart_params(content_type: str, body: bytes) -> dict[str, Any]:
+    """The fields of a multipart/form-data request; a file is {"filename", "content"}."""
+    message = BytesParser(policy=email_default).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    params: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename:
+            params[name] = {"filename": filename, "content": payload.decode("utf-8")}
+        else:
+            value: Any = payload.decode("utf-8")
+            if name not in STRING_PARAMS:
+                with contextlib.suppress(ValueError):
+                    value = json.loads(value)
+            params[name] = value
+    return params
 
 
 class BotApiStandIn:
@@ -215,6 +238,16 @@ class BotApiStandIn:
             return 200, {"ok": True, "result": self._get_updates(params)}
         if method in ("sendMessage", "editMessageText"):
             return 200, {"ok": True, "result": self._sent_message(method, params)}
+        if method == "sendDocument":
+            message = self._message(int(params["chat_id"]), text="")
+            message.pop("text", None)
+            message["from"] = BOT_USER
+            message["document"] = {
+                "file_id": f"doc-{message['message_id']}",
+                "file_unique_id": f"u-{message['message_id']}",
+                "file_name": params["document"]["filename"],
+            }
+            return 200, {"ok": True, "result": message}
         return 200, {"ok": True, "result": True}
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict]:
@@ -257,7 +290,14 @@ class BotApiStandIn:
                     self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                     return
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
+                body = self.rfile.read(length) if length else b""
+                ctype = self.headers.get("Content-Type") or ""
+                if ctype.startswith("multipart/form-data"):  # a file upload (sendDocument)
+                    params = multipart_params(ctype, body)
+                    status, answer = standin._answer(match.group(2), params)
+                    self._reply(status, answer)
+                    return
+                raw = body.decode()
                 params: dict[str, Any] = {}
                 for key, values in parse_qs(raw, keep_blank_values=True).items():
                     value = values[0]

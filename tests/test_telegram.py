@@ -466,3 +466,29 @@ def test_latency_from_update_to_reply(harness):
     )
     print(f"update -> sendMessage: median {median:.3f} s over {len(timings)} messages")
     assert median < 5
+
+
+@pytest.mark.slow
+def test_a_pa_employer_gets_their_plan_as_files(harness):
+    h, chat = harness, 777
+    assert "Talking Points assistant" in say(h, chat, "/start", "keep what you tell me")
+    press(h, chat, "Yes, that's fine", "which of these fits you best")
+    press(h, chat, "I employ Personal Assistants", "good day look like")
+    words = "My PAs need to listen to how I like things done"
+    say(h, chat, words)
+    replies = say(h, chat, "that's all")
+    while "Skip" in h.api.buttons(chat) and "Here's what I heard" not in replies:
+        replies = press(h, chat, "Skip")
+    press(h, chat, "Yes, that's right", "draft Personal Outcomes Plan")
+    since = time.monotonic()
+    press(h, chat, "Yes please", "Here is your draft plan")
+    deadline = time.monotonic() + 20
+    while len(h.api.of("sendDocument", chat, since)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    files = {c.params["document"]["filename"]: c.params["document"]["content"]
+             for c in h.api.of("sendDocument", chat, since)}  # fmt: skip
+    names = sorted(files)
+    assert len(names) == 2, h.api.texts(chat)[-4:]
+    assert names[0].startswith("personal-outcomes-plan-PO-") and names[0].endswith(".html")
+    assert names[1].endswith(".md")
+    assert all(words in content for content in files.values())

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import secrets
 import signal
 import sys
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, InputFile, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
@@ -236,6 +237,9 @@ class Bridge:
 
     async def _send_replies(self, chat_id: int, replies: list[BotMessage]) -> None:
         for reply in replies:
+            if reply.document:
+                await self._send_document(chat_id, reply.document)
+                continue
             for message in to_telegram(chat_id, reply, self.keys):
                 await self.telegram_call(
                     "reply",
@@ -244,6 +248,22 @@ class Bridge:
                         chat_id, m.html, parse_mode=ParseMode.HTML, reply_markup=m.keyboard
                     ),
                 )
+
+    async def _send_document(self, chat_id: int, document: dict[str, Any]) -> None:
+        """Send a document the assistant made (the PA plan) as files: printable HTML and
+        Markdown."""
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(document.get("filename") or "document"))
+        for kind, suffix in (("html", ".html"), ("markdown", ".md")):
+            content = document.get(kind)
+            if not content:
+                continue
+            await self.telegram_call(
+                "document",
+                chat_id,
+                lambda c=content, n=f"{name}{suffix}": self.bot.send_document(
+                    chat_id, document=InputFile(c.encode("utf-8"), filename=n)
+                ),
+            )
 
     async def telegram_call(
         self, what: str, chat_id: int, call: Callable[[], Awaitable[T]], tries: int = 4
