@@ -40,8 +40,14 @@ train: $(MODEL_STAMP) ## train the Rasa model (if stale) and the outcome extract
 migrate: $(VENV)/.installed ## bring the outcomes database schema up to date
 	$(PY) -m bot migrate
 
-run: train migrate ## chat in this terminal, or on Telegram when TELEGRAM_BOT_TOKEN is set
-	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(PY) -m bot telegram; else $(PY) -m bot chat; fi
+run: train migrate ## chat in this terminal, or on Telegram when TELEGRAM_BOT_TOKEN is set; REVIEW=1 also serves the review app
+	@mkdir -p var/logs; \
+	if [ -n "$(REVIEW)" ]; then \
+	  $(PY) -m bot review $$([ -n "$$REVIEW_SECRET_KEY" ] || echo --dev) > var/logs/review.log 2>&1 & \
+	  trap "kill $$! 2>/dev/null" EXIT; \
+	  echo "Review app: http://127.0.0.1:8000 (log: var/logs/review.log)"; \
+	fi; \
+	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(PY) -m bot telegram; else $(PY) -m bot chat; fi
 
 serve: train migrate ## Rasa REST channel + HTTP API on :5005 and the action server on :5055
 	$(PY) -m bot serve
@@ -61,6 +67,9 @@ test: train migrate browser-deps ## validate the data, run pytest and Rasa's sto
 	$(RASA) data validate --data nlu_data --domain domain.yml --config config.yml
 	$(PY) -m pytest -q
 	$(RASA) test core --stories tests/stories --model models/outcomes-assistant.tar.gz --fail-on-prediction-errors --out var/results
+
+bench: train migrate ## our assistant vs a plain `rasa init` one: latency, load, start-up, memory (not in CI)
+	$(PY) bench/bench.py --out bench/results.json
 
 evaluate: train ## score outcome extraction: make evaluate DATA=tests/data/outcomes_dev.yml
 	$(PY) -m bot evaluate $(DATA)

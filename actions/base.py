@@ -7,13 +7,14 @@ every module under ``actions/`` when it starts.
 from __future__ import annotations
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.dialogue.identity import channel_and_user
@@ -51,16 +52,43 @@ def latest_message_id(tracker: Tracker) -> str | None:
     return metadata.get("message_id") or tracker.latest_message.get("message_id")
 
 
+# Waits (seconds) before retrying a transaction that failed because the database could not be
+# reached (OperationalError: refused, restarting, connection dropped). Bounded: about 3.5 s in
+# all, well inside Rasa's action timeout, so a database that blips or restarts quickly costs
+# the person nothing, and one that stays down gets an honest answer soon.
+STORAGE_RETRY_DELAYS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
+
+
 def with_storage(dispatcher: CollectingDispatcher, work: Callable[[Session], T], failed: T) -> T:
     """Run ``work`` in one transaction; if the database fails, tell the person and return
-    ``failed`` so the conversation stays where it was and they can send it again."""
-    try:
-        with session_scope() as session:
-            return work(session)
-    except SQLAlchemyError:
-        logger.exception("Database unavailable while handling a message")
-        dispatcher.utter_message(response="utter_storage_trouble")
-        return failed
+    ``failed`` so the conversation stays where it was and they can send it again.
+
+    A transaction that fails because the database cannot be reached is rolled back and run
+    again after each of ``STORAGE_RETRY_DELAYS``; messages ``work`` dispatched during an
+    attempt that is retried are withdrawn, so the person hears each reply once. Other database
+    errors are not retried.
+    """
+    delays = iter(STORAGE_RETRY_DELAYS)
+    attempt = 0
+    while True:
+        attempt += 1
+        dispatched = len(dispatcher.messages)
+        try:
+            with session_scope() as session:
+                return work(session)
+        except OperationalError:
+            delay = next(delays, None)
+            if delay is None:
+                logger.exception("Database unavailable after %d attempts", attempt)
+                break
+            del dispatcher.messages[dispatched:]
+            logger.warning("Database unavailable (attempt %d); retrying in %.2f s", attempt, delay)
+            time.sleep(delay)
+        except SQLAlchemyError:
+            logger.exception("Database error while handling a message")
+            break
+    dispatcher.utter_message(response="utter_storage_trouble")
+    return failed
 
 
 class NamedAction(Action, ABC):

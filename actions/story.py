@@ -69,6 +69,9 @@ class ValidateStoryForm(ConversationFormValidation):
                 return {"story": None}  # nothing said yet: the question asks for one thing
             if text.startswith("/"):
                 return {"story": None}  # a button from earlier, not the person's words
+            if not service.has_words(text):
+                dispatcher.utter_message(response="utter_not_understood")
+                return {"story": None}
             may_ask = tracker.get_slot("last_prompt") != CLARIFY_PROMPT
             heard = service.hear(s, conversation, text, message_id, may_ask=may_ask)
             if heard.shortened:

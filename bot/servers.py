@@ -113,13 +113,23 @@ def start_actions(env: dict[str, str], port: int, log: Path | None) -> subproces
     )
 
 
-def start_rasa(env: dict[str, str], port: int, model: Path, log: Path | None) -> subprocess.Popen:
-    """Start Rasa with its REST channel and HTTP API on 127.0.0.1:``port``."""
+def start_rasa(
+    env: dict[str, str],
+    port: int,
+    model: Path,
+    log: Path | None,
+    endpoints: Path | None = None,
+) -> subprocess.Popen:
+    """Start Rasa with its REST channel and HTTP API on 127.0.0.1:``port``.
+
+    ``endpoints`` chooses another endpoints file (e.g. ``deploy/endpoints.scale.yml``);
+    the default is the project's ``endpoints.yml``.
+    """
     command = [
         sys.executable, "-m", "rasa", "run", "--enable-api",
         "--interface", "127.0.0.1", "--port", str(port),
         "--model", str(model),
-        "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
+        "--endpoints", str(endpoints or PROJECT_ROOT / "endpoints.yml"),
         "--credentials", str(PROJECT_ROOT / "credentials.yml"),
     ]  # fmt: skip
     return _spawn(command, env, log)
@@ -141,15 +151,21 @@ def running_servers(
     env: dict[str, str] | None = None,
     log_dir: Path | None = VAR_DIR / "logs",
     timeout: float = 120,
+    endpoints: Path | None = None,
 ) -> Iterator[Servers]:
-    """Start both servers, wait until Rasa has loaded its model, stop them on exit."""
+    """Start both servers, wait until Rasa has loaded its model, stop them on exit.
+
+    ``endpoints``: another endpoints file for Rasa (default: the project's ``endpoints.yml``).
+    """
     env = env or rasa_env(rasa_port=rasa_port, actions_port=actions_port)
     ensure_port_free(rasa_port)
     ensure_port_free(actions_port)
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
     actions = start_actions(env, actions_port, log_dir / "actions.log" if log_dir else None)
-    rasa = start_rasa(env, rasa_port, latest_model(), log_dir / "rasa.log" if log_dir else None)
+    rasa = start_rasa(
+        env, rasa_port, latest_model(), log_dir / "rasa.log" if log_dir else None, endpoints
+    )
     servers = Servers(
         rasa, actions, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}"
     )

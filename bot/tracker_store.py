@@ -16,11 +16,16 @@ from typing import TYPE_CHECKING
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted
 
+from bot import rasa_speedups
+
 if TYPE_CHECKING:
     from rasa.shared.core.trackers import DialogueStateTracker
     from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
+
+# Rasa imports this module at start-up (endpoints.yml), so its speed fix is installed here.
+rasa_speedups.apply()
 
 FORGET_ACTION = "action_delete_my_data"
 

@@ -56,9 +56,11 @@ MAX_STORED_CHARS = 10_000
 def storable(text: str, limit: int = MAX_STORED_CHARS) -> tuple[str, bool]:
     """The words as they will be stored, and whether they had to be shortened.
 
-    Very long messages keep their first ``limit`` characters and a marker saying how much
-    was left out, so nothing is dropped silently; the person is told.
+    NUL characters (which databases cannot hold) are removed. Very long messages keep their
+    first ``limit`` characters and a marker saying how much was left out, so nothing is
+    dropped silently; the person is told.
     """
+    text = text.replace("\x00", "")
     if len(text) <= limit:
         return text, False
     return f"{text[:limit]} [... {len(text) - limit} more characters not stored]", True
@@ -148,6 +150,11 @@ def person_for(s: Session, channel: str, user_id: str) -> Person | None:
 def statement_count(s: Session, conversation: Conversation) -> int:
     """How many things the person has said in this conversation."""
     return len(conversation.statements)
+
+
+def has_words(text: str) -> bool:
+    """Whether there is anything to store once unstorable characters are removed."""
+    return bool(storable(text)[0].strip())
 
 
 def is_finishing(intent: str | None, text: str) -> bool:
