@@ -368,7 +368,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 @pytest.fixture
 def pg_stack(stack: Stack) -> tuple[Stack, PrivatePostgres]:
     if stack.pg is None:
-        pytest.skip("PostgreSQL server programs (initdb, pg_ctl) are not installed")
+        pytest.fail("PostgreSQL server programs (initdb, pg_ctl) are not installed")
     return stack, stack.pg
 
 

@@ -68,7 +68,7 @@ def ensure_redis() -> None:
         return
     except redis.ConnectionError:
         if shutil.which("redis-server") is None:
-            pytest.skip("Redis is not running and redis-server is not installed")
+            pytest.fail("Redis is not running and redis-server is not installed")
     subprocess.run(
         ["redis-server", "--daemonize", "yes", "--bind", REDIS_HOST, "--port", str(REDIS_PORT),
          "--save", "", "--appendonly", "no"],

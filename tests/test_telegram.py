@@ -470,7 +470,7 @@ def test_latency_from_update_to_reply(harness):
 
 @pytest.mark.slow
 def test_a_pa_employer_gets_their_plan_as_files(harness):
-    h, chat = harness, 777
+    h, chat = harness, 888
     assert "Talking Points assistant" in say(h, chat, "/start", "keep what you tell me")
     press(h, chat, "Yes, that's fine", "which of these fits you best")
     press(h, chat, "I employ Personal Assistants", "good day look like")
