@@ -55,9 +55,10 @@ serve: train migrate ## Rasa REST channel + HTTP API on :5005 and the action ser
 review: migrate ## the practitioner review web app on http://127.0.0.1:8000 (REVIEW_DEV=1 for local use)
 	$(PY) -m bot review $(if $(REVIEW_DEV),--dev,)
 
-browser-deps: ## headless Chromium and chromedriver for the browser tests (Debian's packages)
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+browser-deps: ## Debian's packages the tests use: headless Chromium + chromedriver; espeak-ng + ffmpeg make voice notes
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+	  command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver espeak-ng ffmpeg >/dev/null; }
 
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check .

@@ -29,6 +29,9 @@ from .queries import REVIEW_LABELS, STATUS_LABELS
 log = logging.getLogger(__name__)
 
 PUBLIC_ENDPOINTS = ("static",)
+# Blueprints that check access themselves (not by practitioner sign-in): the person's own
+# web chat (its conversation cookie) and the FHIR API (API tokens).
+OWN_ACCESS_BLUEPRINTS = ("chat", "fhir")
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -83,7 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.before_request
     def _before():
         common.check_csrf()
-        if request.endpoint in PUBLIC_ENDPOINTS:
+        if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in OWN_ACCESS_BLUEPRINTS:
             return None
         common.load_practitioner()
         if g.practitioner is None and request.endpoint != "auth.login":

@@ -175,6 +175,8 @@ class Statement(Base):
     text = Column(Text(), nullable=False)
     source = Column(String(16), nullable=False, default="story")
     message_id = Column(String(255), nullable=True)
+    # True when the words came from a voice note the person confirmed (the audio is not kept).
+    transcribed = Column(Boolean(), nullable=False, default=False, server_default=false())
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
 
     conversation = relationship("Conversation", back_populates="statements")
@@ -275,6 +277,24 @@ class Practitioner(Base):
 
     def __repr__(self) -> str:
         return f"<Practitioner {self.id} {self.name}>"
+
+
+class ApiToken(Base):
+    """A care-record system's key to the read-only FHIR API (``python -m bot api-token add``).
+
+    Only a SHA-256 hash of the token is stored; the token is shown once, when made."""
+
+    __tablename__ = "po_api_tokens"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    revoked_at = Column(UTCDateTime(), nullable=True)
+    last_used_at = Column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} {self.name}{' revoked' if self.revoked_at else ''}>"
 
 
 class AuditEntry(Base):
