@@ -11,12 +11,14 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import ActionExecuted
 
 from bot import rasa_speedups
+from bot.storage.db import tune_sqlite
 
 if TYPE_CHECKING:
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -40,7 +42,21 @@ def forget_marker(tracker: DialogueStateTracker) -> int | None:
 
 
 class ForgetfulSQLTrackerStore(SQLTrackerStore):
-    """An ``SQLTrackerStore`` that drops a conversation's history when its data is deleted."""
+    """An ``SQLTrackerStore`` that drops a conversation's history when its data is deleted.
+
+    Its engine also checks a pooled connection before use (Rasa's does not, so the first
+    turns after a PostgreSQL restart would fail) and, on SQLite, uses our pragmas (WAL).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # creates Rasa's tables with Rasa's own engine
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = tune_sqlite(
+            sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url)),
+            foreign_keys=False,
+        )
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
         marker = forget_marker(tracker)

@@ -29,19 +29,48 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cursor.close()
+def _sqlite_pragmas(*, wal: bool, foreign_keys: bool):
+    """A ``connect`` listener: WAL journal and the configured sync level (``SQLITE_SYNCHRONOUS``)
+    for database files, and foreign keys on unless migrating.
+
+    With SQLite's default rollback journal every commit waits for two fsyncs (~20 ms here,
+    several per turn); in WAL mode with ``synchronous=NORMAL`` a commit survives any crash of
+    our processes and costs well under a millisecond.
+    """
+    statements = []
+    if wal:
+        statements += [
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA synchronous={get_settings().sqlite_synchronous}",
+        ]
+    if foreign_keys:
+        statements.append("PRAGMA foreign_keys=ON")
+
+    def on_connect(dbapi_connection, connection_record) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def tune_sqlite(engine: Engine, *, foreign_keys: bool = True) -> Engine:
+    """Set our SQLite pragmas on every new connection of ``engine`` (no-op for other backends)."""
+    if engine.dialect.name == "sqlite":
+        wal = _sqlite_file(engine.url.render_as_string(hide_password=False)) is not None
+        event.listen(engine, "connect", _sqlite_pragmas(wal=wal, foreign_keys=foreign_keys))
+    return engine
 
 
 def make_engine(url: str | None = None, *, sqlite_foreign_keys: bool = True) -> Engine:
     """A 2.0-style engine for ``url`` (default: the configured ``DATABASE_URL``).
 
-    For SQLite the database file's folder is created and foreign keys are switched on for
-    every connection, so ``ON DELETE CASCADE`` works as it does on PostgreSQL. Migrations
+    For SQLite the database file's folder is created, the WAL journal is used (see
+    :func:`tune_sqlite`) and foreign keys are switched on for every connection, so
+    ``ON DELETE CASCADE`` works as it does on PostgreSQL. Migrations
     pass ``sqlite_foreign_keys=False``: SQLite's batch migrations drop and recreate tables,
     and dropping a table with foreign keys on would cascade-delete the rows that refer to it.
     """
@@ -50,9 +79,7 @@ def make_engine(url: str | None = None, *, sqlite_foreign_keys: bool = True) -> 
     if sqlite_file is not None:
         sqlite_file.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite" and sqlite_foreign_keys:
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
-    return engine
+    return tune_sqlite(engine, foreign_keys=sqlite_foreign_keys)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
