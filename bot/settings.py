@@ -27,10 +27,25 @@ class Settings:
     outcome_threshold: float
     outcome_sure: float
     outcome_unsure_floor: float
+    # FHIR export and API (README "FHIR"): where our person ids, the outcome codes and the
+    # resources live. Set them to your organisation's URLs.
+    fhir_identifier_system: str = "https://talkingpoints.example/fhir/sid/person-id"
+    fhir_codesystem_url: str = "https://talkingpoints.example/fhir/CodeSystem/talking-points"
+    fhir_base_url: str = "http://127.0.0.1:8000/fhir"
+    # SQLite only: NORMAL (WAL journal, durable across crashes of our processes, may lose the
+    # last moments on power loss) or FULL (fsync on every commit, ~20 ms a commit here).
+    sqlite_synchronous: str = "NORMAL"
 
 
 def _default_database_url() -> str:
     return f"sqlite:///{VAR_DIR / 'outcomes.db'}"
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).strip().upper()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -45,4 +60,11 @@ def get_settings() -> Settings:
         # (chosen on the development set: see README "Outcome understanding").
         outcome_sure=float(os.environ.get("OUTCOME_SURE") or 0.55),
         outcome_unsure_floor=float(os.environ.get("OUTCOME_UNSURE_FLOOR") or 0.35),
+        fhir_identifier_system=os.environ.get("FHIR_IDENTIFIER_SYSTEM")
+        or Settings.fhir_identifier_system,
+        fhir_codesystem_url=os.environ.get("FHIR_CODESYSTEM_URL") or Settings.fhir_codesystem_url,
+        fhir_base_url=(os.environ.get("FHIR_BASE_URL") or Settings.fhir_base_url).rstrip("/"),
+        sqlite_synchronous=_choice(
+            "SQLITE_SYNCHRONOUS", ("NORMAL", "FULL"), Settings.sqlite_synchronous
+        ),
     )
