@@ -14,8 +14,11 @@ export PYTHONPATH := $(CURDIR)
 RASA_DATA := $(shell find nlu_data -name '*.yml' -not -path 'nlu_data/outcomes/*' 2>/dev/null)
 MODEL_STAMP := models/.trained
 DATA ?= tests/data/outcomes_dev.yml
+# The web chat's front-end files, from the npm registry (package-lock.json), served by our app.
+VENDOR := bot/review/static/vendor
+NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: help install train migrate run serve review test lint evaluate bench clean browser-deps
+.PHONY: help install train migrate run serve review test lint evaluate bench clean browser-deps web-assets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,10 +52,10 @@ run: train migrate ## chat in this terminal, or on Telegram when TELEGRAM_BOT_TO
 	fi; \
 	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(PY) -m bot telegram; else $(PY) -m bot chat; fi
 
-serve: train migrate ## Rasa REST channel + HTTP API on :5005 and the action server on :5055
+serve: train migrate web-assets ## Rasa (:5005), the action server (:5055) and the web app with the chat (http://127.0.0.1:8000/chat)
 	$(PY) -m bot serve
 
-review: migrate ## the practitioner review web app on http://127.0.0.1:8000 (REVIEW_DEV=1 for local use)
+review: migrate web-assets ## the practitioner review web app on http://127.0.0.1:8000 (REVIEW_DEV=1 for local use)
 	$(PY) -m bot review $(if $(REVIEW_DEV),--dev,)
 
 browser-deps: ## Debian's packages the tests use: headless Chromium + chromedriver; espeak-ng + ffmpeg make voice notes
@@ -60,11 +63,25 @@ browser-deps: ## Debian's packages the tests use: headless Chromium + chromedriv
 	  command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null || \
 	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver espeak-ng ffmpeg >/dev/null; }
 
+$(VENDOR)/.copied: package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/nhsuk
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp -r $(NHSUK)/assets $(VENDOR)/nhsuk/
+	@# No request may leave for a CDN: drop the remote web font (Arial is used instead).
+	sed -E -e 's/@font-face\{[^}]*\}//g' -e 's#url\(/assets/#url(assets/#g' \
+	  $(NHSUK)/nhsuk-frontend.min.css > $(VENDOR)/nhsuk/nhsuk-frontend.min.css
+	! grep -q 'https\?://' $(VENDOR)/nhsuk/nhsuk-frontend.min.css
+	touch $@
+
+web-assets: $(VENDOR)/.copied ## the web chat's htmx and nhsuk-frontend (npm ci) into bot/review/static/vendor
+
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: train migrate browser-deps ## validate the data, run pytest and Rasa's story tests
+test: train migrate browser-deps web-assets ## validate the data, run pytest and Rasa's story tests
 	$(RASA) data validate --data nlu_data --domain domain.yml --config config.yml
 	$(PY) -m pytest -q
 	$(RASA) test core --stories tests/stories --model models/outcomes-assistant.tar.gz --fail-on-prediction-errors --out var/results

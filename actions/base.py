@@ -52,6 +52,13 @@ def latest_message_id(tracker: Tracker) -> str | None:
     return metadata.get("message_id") or tracker.latest_message.get("message_id")
 
 
+def latest_transcribed(tracker: Tracker) -> bool:
+    """Whether the latest message was heard from a voice note (the channel marks it in the
+    metadata once the person has confirmed the transcript)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return metadata.get("transcribed") is True
+
+
 # Waits (seconds) before retrying a transaction that failed because the database could not be
 # reached (OperationalError: refused, restarting, connection dropped). Bounded: about 3.5 s in
 # all, well inside Rasa's action timeout, so a database that blips or restarts quickly costs

@@ -14,6 +14,7 @@ from actions.base import (
     NamedAction,
     latest_message_id,
     latest_text,
+    latest_transcribed,
     person_key,
     with_storage,
 )
@@ -37,13 +38,21 @@ class ActionHandleDistress(NamedAction):
         dispatcher.utter_message(response="utter_crisis", help_text=get_settings().crisis_help_text)
         channel, user_id = person_key(tracker)
         text, message_id = latest_text(tracker), latest_message_id(tracker)
+        transcribed = latest_transcribed(tracker)
 
         def flag(s: Session) -> str | None:
             conversation = service.conversation_for(s, channel, user_id)
             if conversation is None:
                 return None
             words, _ = service.storable(text)
-            repo.add_statement(s, conversation, words, source="distress", message_id=message_id)
+            repo.add_statement(
+                s,
+                conversation,
+                words,
+                source="distress",
+                message_id=message_id,
+                transcribed=transcribed,
+            )
             repo.flag_conversation(s, conversation, "distress")
             return conversation.reference
 

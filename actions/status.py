@@ -15,6 +15,7 @@ from actions.base import (
     NamedAction,
     latest_intent,
     latest_message_id,
+    latest_transcribed,
     person_key,
     with_storage,
 )
@@ -51,13 +52,14 @@ class ValidateStatusForm(ConversationFormValidation):
         outcome_id = tracker.get_slot("status_outcome")
         channel, user_id = person_key(tracker)
         message_id = latest_message_id(tracker)
+        transcribed = latest_transcribed(tracker)
 
         def work(s: Session) -> dict[str, Any]:
             conversation = service.conversation_for(s, channel, user_id)
             if conversation is None:
                 return {"status_answer": None}
             if status is None or outcome_id is None:
-                service.hear(s, conversation, str(value), message_id)
+                service.hear(s, conversation, str(value), message_id, transcribed=transcribed)
                 dispatcher.utter_message(response="utter_status_kept_words")
                 return {"status_answer": None}
             if intent == "done":  # "that's all": skip the rest
@@ -68,7 +70,9 @@ class ValidateStatusForm(ConversationFormValidation):
             typed_status = (intent or "").startswith("status_") and not str(value).startswith("/")
             if typed_status:  # "it depends on the week": keep their words with the status
                 words, _ = service.storable(str(value))
-                repo.add_statement(s, conversation, words, message_id=message_id)
+                repo.add_statement(
+                    s, conversation, words, message_id=message_id, transcribed=transcribed
+                )
             if service.pending_status(s, conversation):
                 return {"status_answer": None, "status_outcome": None}
             return {"status_answer": DONE, "status_outcome": None, "pending_status": False}

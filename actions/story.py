@@ -16,6 +16,7 @@ from actions.base import (
     latest_intent,
     latest_message_id,
     latest_text,
+    latest_transcribed,
     person_key,
     with_storage,
 )
@@ -52,6 +53,7 @@ class ValidateStoryForm(ConversationFormValidation):
         channel, user_id = person_key(tracker)
         text = str(value)
         message_id = latest_message_id(tracker)
+        transcribed = latest_transcribed(tracker)
         clarify = tracker.get_slot("clarify")
 
         def work(s: Session) -> dict[str, Any]:
@@ -73,7 +75,9 @@ class ValidateStoryForm(ConversationFormValidation):
                 dispatcher.utter_message(response="utter_not_understood")
                 return {"story": None}
             may_ask = tracker.get_slot("last_prompt") != CLARIFY_PROMPT
-            heard = service.hear(s, conversation, text, message_id, may_ask=may_ask)
+            heard = service.hear(
+                s, conversation, text, message_id, may_ask=may_ask, transcribed=transcribed
+            )
             if heard.shortened:
                 dispatcher.utter_message(response="utter_long_message_kept")
             self.log_turn(

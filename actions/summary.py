@@ -14,6 +14,7 @@ from actions.base import (
     ConversationFormValidation,
     NamedAction,
     latest_message_id,
+    latest_transcribed,
     person_key,
     with_storage,
 )
@@ -221,13 +222,16 @@ class ValidateRewordForm(ConversationFormValidation):
         outcome_id = tracker.get_slot("reword_target")
         channel, user_id = person_key(tracker)
         message_id = latest_message_id(tracker)
+        transcribed = latest_transcribed(tracker)
 
         def reword(s: Session) -> bool:
             conversation = service.conversation_for(s, channel, user_id)
             if conversation is None or outcome_id not in OUTCOMES:
                 return False
             words, _ = service.storable(str(value))
-            repo.reword_outcome(s, conversation, outcome_id, words, message_id=message_id)
+            repo.reword_outcome(
+                s, conversation, outcome_id, words, message_id=message_id, transcribed=transcribed
+            )
             return True
 
         if not with_storage(dispatcher, reword, failed=False):

@@ -20,13 +20,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "bot.outcomes.training",
         "train the outcome extractor if it is missing or stale",
     ),
-    "export": ("bot.export", "write everything stored as JSON or CSV to standard output"),
+    "export": ("bot.export", "write everything stored as JSON, CSV or FHIR to standard output"),
     "migrate": ("bot.storage.migrate", "bring the outcomes database schema up to date"),
     "chat": ("bot.channels.terminal", "chat with the assistant in this terminal"),
     "serve": ("bot.servers", "run Rasa (REST channel, HTTP API) and the action server"),
     "telegram": ("bot.channels.telegram", "serve the assistant on Telegram (TELEGRAM_BOT_TOKEN)"),
     "review": ("bot.review.serve", "serve the practitioner review web app (127.0.0.1:8000)"),
     "practitioner": ("bot.review.cli", "add, list or remove practitioner accounts"),
+    "api-token": ("bot.fhir.cli", "add, list or revoke FHIR API tokens"),
 }
 
 

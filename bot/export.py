@@ -1,4 +1,4 @@
-"""Everything stored, as JSON or CSV on standard output: ``python -m bot export``.
+"""Everything stored, as JSON, CSV or FHIR R4 on standard output: ``python -m bot export``.
 
 People's words are written exactly as they were stored. CSV has one row per
 statement-outcome pair (a statement with no outcome has one row with the outcome columns
@@ -35,7 +35,7 @@ from bot.storage.models import (
 )
 from bot.storage.repository import ExportRow, StatementFilter, export_rows, statement_conditions
 
-FORMATS = ("json", "csv")
+FORMATS = ("json", "csv", "fhir")
 CSV_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ExportRow))
 
 
@@ -111,6 +111,7 @@ def export_data(s: Session, filters: StatementFilter | None = None) -> dict[str,
                             "position": st.position,
                             "text": st.text,
                             "source": st.source,
+                            "transcribed": bool(st.transcribed),
                             "created_at": _iso(st.created_at),
                             "outcomes": [
                                 {
@@ -184,7 +185,18 @@ def write_csv(s: Session, out: TextIO, filters: StatementFilter | None = None) -
         writer.writerow([_csv_value(v) for v in astuple(row)])
 
 
-WRITERS: dict[str, Callable[..., None]] = {"json": write_json, "csv": write_csv}
+def write_fhir(s: Session, out: TextIO, filters: StatementFilter | None = None) -> None:
+    """Write a FHIR R4 ``collection`` Bundle (see :mod:`bot.fhir`)."""
+    from bot.fhir.bundle import write_fhir as write_bundle
+
+    write_bundle(s, out, filters)
+
+
+WRITERS: dict[str, Callable[..., None]] = {
+    "json": write_json,
+    "csv": write_csv,
+    "fhir": write_fhir,
+}
 
 
 def export(
@@ -224,6 +236,7 @@ def filters_from_args(args: argparse.Namespace) -> StatementFilter | None:
         status=getattr(args, "status", None),
         flagged=None if flagged is None else flagged == "yes",
         text=getattr(args, "search", None),
+        person_id=getattr(args, "person", None),
     )
     return None if filters.is_empty else filters
 
@@ -235,6 +248,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--url", default=None, help="database URL (default: DATABASE_URL or var/outcomes.db)"
     )
     chosen = parser.add_argument_group("filters (default: everything)")
+    chosen.add_argument("--person", type=int, metavar="ID", help="one person (our person id)")
     chosen.add_argument("--role", choices=ROLES, help="conversations held in this role")
     chosen.add_argument(
         "--from", dest="date_from", type=_day, metavar="YYYY-MM-DD", help="statements from"
@@ -252,6 +266,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point for ``python -m bot export``: UTF-8 on standard output; the exit code."""
+    from bot.fhir import FhirExportError
+
+    try:
+        return _run(args)
+    except FhirExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     stdout = sys.stdout
     if not hasattr(stdout, "buffer"):
         export(stdout, args.format, getattr(args, "url", None), filters_from_args(args))

@@ -181,18 +181,48 @@ def add_arguments(parser) -> None:
     """Options for ``python -m bot serve``."""
     parser.add_argument("--port", type=int, default=5005, help="Rasa's port (default 5005)")
     parser.add_argument("--actions-port", type=int, default=5055, help="action server's port")
+    parser.add_argument(
+        "--web-port",
+        type=int,
+        default=int(os.environ.get("REVIEW_PORT", "8000")),
+        help="the web app (the person's chat at /chat, the review app) on this port; 0: none",
+    )
+
+
+def start_web(port: int, rasa_url: str) -> subprocess.Popen:
+    """The web app (``python -m bot review``) talking to Rasa at ``rasa_url``: the person's
+    chat at ``/chat`` and the practitioner review app. Without ``REVIEW_SECRET_KEY`` it runs
+    in development mode (a key per process, cookies over plain http)."""
+    ensure_port_free(port)
+    env = dict(os.environ, CHAT_RASA_URL=rasa_url)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "bot", "review", "--port", str(port)]
+    if not env.get("REVIEW_SECRET_KEY"):
+        command.append("--dev")
+    return _spawn(command, env, None)
 
 
 def run(args) -> int:
-    """Serve Rasa (REST channel and HTTP API) and the action server until Ctrl-C."""
+    """Serve Rasa (REST channel and HTTP API), the action server and the web app until Ctrl-C."""
     with running_servers(
         rasa_port=args.port, actions_port=args.actions_port, log_dir=None, timeout=180
     ) as servers:
+        web = start_web(args.web_port, servers.rasa_url) if args.web_port else None
+        processes = [servers.rasa, servers.actions] + ([web] if web else [])
         print(f"Rasa REST channel: {servers.rasa_url}{'/webhooks/rest/webhook'}", flush=True)
+        if web:
+            print(f"Web chat: http://127.0.0.1:{args.web_port}/chat", flush=True)
         print(f"Action server: {servers.actions_url}. Press Ctrl-C to stop.", flush=True)
         try:
-            while servers.rasa.poll() is None and servers.actions.poll() is None:
+            while all(process.poll() is None for process in processes):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
+        finally:
+            if web and web.poll() is None:
+                web.send_signal(signal.SIGINT)
+                try:
+                    web.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    web.kill()
     return 0

@@ -2,7 +2,9 @@
 
 It serves the methods our bot uses, feeds scripted updates through long-polled
 ``getUpdates``, records every call (with the time it arrived) and can be told to fail the next
-call of a method (flood control, a blocked chat).
+call of a method (flood control, a blocked chat). Voice notes are served like Telegram does:
+``getFile`` gives a ``file_path`` and the audio is downloaded from ``/file/bot<token>/<path>``
+(recorded as a ``download`` call).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from email.parser import BytesParser
 from email.policy import default as email_default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 TOKEN = "123456:TEST-token-for-the-stand-in"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Talking Points", "username": "tp_bot"}
@@ -65,6 +67,7 @@ class BotApiStandIn:
         self.sent: dict[int, dict] = {}  # message_id -> message as the bot sent it
         # (method, chat_id, status, body): answer that chat's next such call with an error
         self.failures: list[tuple[str, int, int, dict]] = []
+        self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
         self._updates: list[dict] = []
         self._next_update = 1000
         self._next_message = 1
@@ -139,6 +142,22 @@ class BotApiStandIn:
         }[kind]
         return self._push("message", self._message(chat_id, **content))
 
+    def send_voice(self, chat_id: int, audio: bytes, duration: int) -> tuple[int, int]:
+        """The person sends a voice note of ``duration`` seconds (as Telegram states it).
+        Returns (update id, message id)."""
+        with self._cond:
+            file_id = f"voice-{len(self.files) + 1}"
+            self.files[file_id] = audio
+        voice = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(audio),
+        }
+        message = self._message(chat_id, voice=voice)
+        return self._push("message", message), message["message_id"]
+
     def edit_text(self, chat_id: int, text: str) -> int:
         """The person edits an earlier message to read ``text``."""
         message = self._message(chat_id, text=text, edit_date=int(time.time()))
@@ -152,15 +171,24 @@ class BotApiStandIn:
             for row in message["reply_markup"]["inline_keyboard"]:
                 for button in row:
                     if button["text"] == title:
-                        query = {
-                            "id": f"q{self._next_update}",
-                            "from": {"id": chat_id, "is_bot": False, "first_name": "Sam"},
-                            "chat_instance": f"ci{chat_id}",
-                            "data": button["callback_data"],
-                            "message": message,
-                        }
-                        return self._push("callback_query", query)
+                        return self._callback(chat_id, button["callback_data"], message)
         raise AssertionError(f"no button {title!r} in chat {chat_id}: {self.buttons(chat_id)}")
+
+    def press_again(self, chat_id: int, data: str) -> int:
+        """A press carrying ``data`` on the chat's latest message, e.g. a button already used
+        (a double tap, or an update Telegram delivers twice)."""
+        message = next(m for m in reversed(list(self.sent.values())) if m["chat"]["id"] == chat_id)
+        return self._callback(chat_id, data, message)
+
+    def _callback(self, chat_id: int, data: str, message: dict) -> int:
+        query = {
+            "id": f"q{self._next_update}",
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Sam"},
+            "chat_instance": f"ci{chat_id}",
+            "data": data,
+            "message": message,
+        }
+        return self._push("callback_query", query)
 
     # --- reading what the bot did ------------------------------------------------------------
 
@@ -238,6 +266,19 @@ class BotApiStandIn:
             return 200, {"ok": True, "result": self._get_updates(params)}
         if method in ("sendMessage", "editMessageText"):
             return 200, {"ok": True, "result": self._sent_message(method, params)}
+        if method == "getFile":
+            file_id = str(params.get("file_id"))
+            if file_id not in self.files:
+                return 400, {"ok": False, "error_code": 400, "description": "file not found"}
+            return 200, {
+                "ok": True,
+                "result": {
+                    "file_id": file_id,
+                    "file_unique_id": f"u-{file_id}",
+                    "file_size": len(self.files[file_id]),
+                    "file_path": f"voice/{file_id}.oga",
+                },
+            }
         if method == "sendDocument":
             message = self._message(int(params["chat_id"]), text="")
             message.pop("text", None)
@@ -308,7 +349,23 @@ class BotApiStandIn:
                 status, body = standin._answer(match.group(2), params)
                 self._reply(status, body)
 
-            do_GET = do_POST  # noqa: N815
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                path = unquote(self.path)  # the token's ":" arrives as %3A
+                match = re.fullmatch(r"/file/bot([^/]+)/voice/([\w-]+)\.oga", path)
+                if not match:
+                    self.do_POST()
+                    return
+                with standin._cond:
+                    standin.calls.append(Call("download", {"file_id": match.group(2)}))
+                content = standin.files.get(match.group(2))
+                if match.group(1) != TOKEN or content is None:
+                    self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/ogg")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
 
             def _reply(self, status: int, body: dict) -> None:
                 data = json.dumps(body).encode()

@@ -52,6 +52,16 @@ class BotMessage:
         return document if isinstance(document, dict) else None
 
 
+def request_body(
+    sender: str, text: str, message_id: str | None, transcribed: bool = False
+) -> dict[str, Any]:
+    """The REST channel's JSON body; metadata carries the message id and the voice mark."""
+    metadata: dict[str, Any] = {"message_id": message_id or uuid.uuid4().hex}
+    if transcribed:
+        metadata["transcribed"] = True
+    return {"sender": sender, "message": text, "metadata": metadata}
+
+
 class RasaUnavailable(Exception):
     """Rasa did not answer after all retries; the message was not delivered."""
 
@@ -92,17 +102,15 @@ class RasaClient:
         *,
         message_id: str | None = None,
         on_retry: Callable[[int], None] | None = None,
+        transcribed: bool = False,
     ) -> list[BotMessage]:
         """Deliver ``text`` for ``sender``; retries (same ``message_id``) if Rasa is down.
 
         ``on_retry(attempt)`` is called before each retry, so a channel can tell the person
-        their message is kept and will be answered shortly.
+        their message is kept and will be answered shortly. ``transcribed`` marks words
+        heard from a voice note (and confirmed by the person).
         """
-        body = {
-            "sender": sender,
-            "message": text,
-            "metadata": {"message_id": message_id or uuid.uuid4().hex},
-        }
+        body = request_body(sender, text, message_id, transcribed)
         delays = self.retry.delays()
         for attempt in range(len(delays) + 1):
             try:
@@ -157,16 +165,13 @@ class AsyncRasaClient:
         *,
         message_id: str | None = None,
         on_retry: Callable[[int], Awaitable[None]] | None = None,
+        transcribed: bool = False,
     ) -> list[BotMessage]:
         """Deliver ``text`` for ``sender``; retries (same ``message_id``) if Rasa is down.
 
         ``await on_retry(attempt)`` runs before each retry.
         """
-        body = {
-            "sender": sender,
-            "message": text,
-            "metadata": {"message_id": message_id or uuid.uuid4().hex},
-        }
+        body = request_body(sender, text, message_id, transcribed)
         delays = self.retry.delays()
         for attempt in range(len(delays) + 1):
             try:

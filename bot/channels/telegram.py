@@ -45,6 +45,7 @@ from telegram.ext import (
 
 from bot.channels.rasa_client import AsyncRasaClient, BotMessage, RasaUnavailable, RetryPolicy
 from bot.channels.telegram_format import PayloadKeys, chosen_note, to_telegram
+from bot.channels.telegram_voice import CALLBACK_PATTERN, on_voice, on_voice_button
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,8 +63,8 @@ COMMANDS: list[tuple[str, str, str]] = [
 
 # The only texts this channel writes itself; everything else comes from Rasa.
 NOT_TEXT = (
-    "Thank you for sending that. I can only read typed messages, so I can't see pictures, "
-    "voice messages, stickers or files. Could you tell me in words instead?"
+    "Thank you for sending that. I can read typed messages and listen to voice notes, but I "
+    "can't see pictures, stickers or files. Could you tell me in words instead?"
 )
 WILL_REPLY_SHORTLY = (
     "I've got your message, thank you. I'm taking a little longer than usual, "
@@ -92,10 +93,12 @@ def sender_id(chat_id: int) -> str:
 
 @dataclass
 class Incoming:
-    """A message waiting for Rasa: what Rasa receives and the id it is stored under."""
+    """A message waiting for Rasa: what Rasa receives, the id it is stored under, and whether
+    it was heard from a voice note the person confirmed."""
 
     text: str
     message_id: str
+    transcribed: bool = False
 
 
 @dataclass
@@ -155,10 +158,12 @@ class Bridge:
         self.bot: Any = None  # set when the Application is built
         self._chats: dict[int, ChatState] = {}
 
-    def submit(self, chat_id: int, text: str, message_id: str) -> None:
+    def submit(
+        self, chat_id: int, text: str, message_id: str, *, transcribed: bool = False
+    ) -> None:
         """Queue a message for Rasa; the chat's worker delivers it in order."""
         state = self._chats.setdefault(chat_id, ChatState())
-        state.pending.append(Incoming(text, message_id))
+        state.pending.append(Incoming(text, message_id, transcribed))
         state.wake.set()
         if state.worker is None or state.worker.done():
             state.worker = asyncio.create_task(self._drain(chat_id, state))
@@ -228,7 +233,11 @@ class Bridge:
         helpers = [asyncio.create_task(keep_typing()), asyncio.create_task(notice_if_slow())]
         try:
             return await self.rasa.send(
-                sender_id(chat_id), item.text, message_id=item.message_id, on_retry=tell_waiting
+                sender_id(chat_id),
+                item.text,
+                message_id=item.message_id,
+                on_retry=tell_waiting,
+                transcribed=item.transcribed,
             )
         finally:
             for helper in helpers:
@@ -341,7 +350,7 @@ async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Photos, voice messages, stickers, files...: explain kindly that we read text."""
+    """Photos, stickers, files...: explain kindly that we read text (and hear voice notes)."""
     chat_id = update.effective_chat.id
     await _bridge(context).telegram_call(
         "not-text note", chat_id, lambda: context.bot.send_message(chat_id, NOT_TEXT)
@@ -400,6 +409,12 @@ async def post_shutdown(application: Application) -> None:
     await application.bot_data["bridge"].rasa.aclose()
 
 
+def file_url(base_url: str) -> str:
+    """Where files are downloaded from, beside a Bot API ``.../bot`` URL (as Telegram does)."""
+    root, bot = base_url.rstrip("/").rsplit("/", 1)
+    return f"{root}/file/{bot}"
+
+
 def build_application(
     token: str,
     rasa: AsyncRasaClient,
@@ -418,7 +433,7 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if base_url:
-        builder = builder.base_url(base_url)
+        builder = builder.base_url(base_url).base_file_url(file_url(base_url))
     application = builder.build()
     bridge = Bridge(rasa, **(bridge_options or {}))
     bridge.bot = application.bot
@@ -431,6 +446,7 @@ def build_application(
             CommandHandler(command, command_handler(payload), filters=private & new_message)
         )
     application.add_handler(MessageHandler(private & new_message & filters.TEXT, on_text))
+    application.add_handler(MessageHandler(private & new_message & filters.VOICE, on_voice))
     application.add_handler(
         MessageHandler(private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, on_edit)
     )
@@ -439,6 +455,7 @@ def build_application(
             private & new_message & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_not_text
         )
     )
+    application.add_handler(CallbackQueryHandler(on_voice_button, pattern=CALLBACK_PATTERN))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)
     return application

@@ -96,11 +96,13 @@ def hear(
     *,
     source: str = "story",
     may_ask: bool = False,
+    transcribed: bool = False,
 ) -> Heard:
     """Store the person's words verbatim with the outcomes heard in them.
 
     With ``may_ask``, when the extractor is unsure nothing is tagged yet and the two likeliest
     outcomes come back in ``unsure``, so the person can say which (``tag_choice``).
+    ``transcribed`` marks words heard from a confirmed voice note.
     """
     settings = get_settings()
     text, shortened = storable(text)
@@ -112,7 +114,13 @@ def hear(
     )
     found = [] if unsure else above_threshold(scores, settings.outcome_threshold)
     statement = repo.add_statement(
-        s, conversation, text, source=source, message_id=message_id, tags=found
+        s,
+        conversation,
+        text,
+        source=source,
+        message_id=message_id,
+        tags=found,
+        transcribed=transcribed,
     )
     return Heard(found, statement.id, unsure, shortened)
 

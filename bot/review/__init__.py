@@ -116,12 +116,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["day"] = lambda d: d.strftime("%d %b %Y") if d else ""
     app.jinja_env.filters["when"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else ""
 
-    from . import auth, exports, overview, people
+    from . import auth, chat, exports, overview, people
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(people.bp)
     app.register_blueprint(overview.bp)
     app.register_blueprint(exports.bp)
+    from .fhir_api import bp as fhir_bp
+
+    app.register_blueprint(fhir_bp)
+    chat.init_app(app)
     app.add_url_rule("/", endpoint="index", view_func=people.index_redirect)
 
     @app.context_processor

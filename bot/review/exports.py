@@ -1,15 +1,16 @@
-"""Exports with the page's filters applied: CSV (one row per statement-outcome) and JSON
-(the structure of ``python -m bot export``)."""
+"""Exports with the page's filters applied: CSV (one row per statement-outcome), JSON
+(the structure of ``python -m bot export``) and FHIR R4 Bundles (also for one person)."""
 
 from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, abort, render_template, request
 
 from bot import export
+from bot.storage.repository import StatementFilter
 
-from .common import Filters, audit, get_db, login_required
+from .common import Filters, audit, get_db, login_required, person_for
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -47,3 +48,35 @@ def json_export():
     export.write_json(get_db(), out, filters.statement_filter(row_status=True))
     audit("export_json", filters.query_string())
     return _download(out.getvalue(), "application/json; charset=utf-8", "outcomes.json")
+
+
+def _fhir(filters: StatementFilter | None, filename: str) -> Response:
+    """A FHIR ``collection`` Bundle whose URLs point at this app's FHIR API."""
+    from bot.fhir import FhirExportError
+    from bot.fhir.bundle import write_fhir
+    from bot.fhir.resources import FhirConfig
+
+    out = io.StringIO()
+    cfg = FhirConfig.from_settings(base_url=request.url_root.rstrip("/") + "/fhir")
+    try:
+        write_fhir(get_db(), out, filters, cfg)
+    except FhirExportError as exc:
+        abort(500, description=f"The FHIR export was refused: {exc}")
+    return _download(out.getvalue(), "application/fhir+json; charset=utf-8", filename)
+
+
+@bp.route("/outcomes.fhir.json")
+@login_required
+def fhir_export():
+    """A FHIR R4 Bundle of the Goals (and their reviews) matching the filters."""
+    filters = Filters.from_request()
+    audit("export_fhir", filters.query_string())
+    return _fhir(filters.statement_filter(row_status=True), "outcomes-fhir.json")
+
+
+@bp.route("/people/<int:person_id>.fhir.json")
+@login_required
+def fhir_person(person_id: int):
+    """One person's FHIR R4 Bundle (audited as a view of their record)."""
+    person_for(person_id, "export_fhir")
+    return _fhir(StatementFilter(person_id=person_id), f"person-{person_id}-fhir.json")

@@ -243,6 +243,7 @@ def _add_statement(
     message_id: str | None,
     tags: list[_Tag],
     state: str,
+    transcribed: bool = False,
 ) -> Statement:
     position = (
         s.execute(
@@ -258,6 +259,7 @@ def _add_statement(
         source=source,
         message_id=message_id,
         created_at=now,
+        transcribed=transcribed,
     )
     seen: set[tuple[str, str]] = set()
     for tag in tags:
@@ -289,12 +291,14 @@ def add_statement(
     source: str = "story",
     message_id: str | None = None,
     tags: Iterable[Any] = (),
+    transcribed: bool = False,
 ) -> Statement:
     """Store the person's words verbatim, with the outcomes heard in them.
 
     ``tags`` holds objects (or mappings, or tuples) with ``outcome_id``, ``confidence`` and
     ``quote`` (the sentence the outcome was heard in; the whole text if empty). A
     ``message_id`` already stored in this conversation returns that statement unchanged.
+    ``transcribed`` marks words heard from a voice note (and confirmed by the person).
     """
     text = _check_text(text)
     if source not in STATEMENT_SOURCES:
@@ -305,7 +309,9 @@ def add_statement(
         existing = _statement_by_message(s, conversation, message_id)
         if existing is not None:
             return existing
-    return _add_statement(s, conversation, text, source, message_id, checked, "suggested")
+    return _add_statement(
+        s, conversation, text, source, message_id, checked, "suggested", transcribed
+    )
 
 
 def _live_tags_query(conversation: Conversation):
@@ -395,6 +401,7 @@ def reword_outcome(
     new_text: str,
     *,
     message_id: str | None = None,
+    transcribed: bool = False,
 ) -> Statement:
     """Keep the person's own words for an outcome: a new ``reword`` statement, tagged and
     confirmed, replaces the earlier tags of that outcome (which are marked removed, not deleted).
@@ -408,7 +415,9 @@ def reword_outcome(
             return existing
     remove_outcome(s, conversation, outcome_id)
     tag = _Tag(outcome_id, 1.0, new_text)
-    return _add_statement(s, conversation, new_text, "reword", message_id, [tag], "confirmed")
+    return _add_statement(
+        s, conversation, new_text, "reword", message_id, [tag], "confirmed", transcribed
+    )
 
 
 # ------------------------------------------------------------------------------ summary
@@ -617,6 +626,7 @@ class ExportRow:
     statement_position: int
     text: str
     source: str
+    transcribed: bool
     created_at: datetime
     outcome_id: str | None
     outcome_group: str | None
@@ -731,6 +741,7 @@ def export_rows(s: Session, filters: StatementFilter | None = None) -> Iterator[
             Statement.position,
             Statement.text,
             Statement.source,
+            Statement.transcribed,
             Statement.created_at,
             OutcomeTag.outcome_id,
             OutcomeTag.group,
