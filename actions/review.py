@@ -22,7 +22,7 @@ from actions.base import (
     with_storage,
 )
 from bot.dialogue import service
-from bot.dialogue.wording import phrase, short_quote
+from bot.dialogue.wording import phrase, quote_before_full_stop
 from bot.storage import repository as repo
 
 REVIEW_SLOTS = ("review_status", "review_helped", "review_not_helped", "review_still_matters")
@@ -106,7 +106,9 @@ class ActionAskReviewStatus(NamedAction):
         if tracker.get_slot("review_outcome") is None and not tracker.get_slot("review_any_done"):
             dispatcher.utter_message(response="utter_review_intro")
         dispatcher.utter_message(
-            response="utter_ask_review_status", phrase=phrase(outcome_id), quote=short_quote(quote)
+            response="utter_ask_review_status",
+            phrase=phrase(outcome_id),
+            quote=quote_before_full_stop(quote),
         )
         return [SlotSet("review_outcome", outcome_id)]
 

@@ -21,7 +21,7 @@ from actions.base import (
 )
 from bot.dialogue import service
 from bot.dialogue.status import status_from_intent
-from bot.dialogue.wording import phrase, short_quote
+from bot.dialogue.wording import phrase, quote_before_full_stop
 from bot.storage import repository as repo
 
 DONE = "done"
@@ -112,6 +112,8 @@ class ActionAskStatusAnswer(NamedAction):
         if first_asked and tracker.get_slot("status_outcome") is None:
             dispatcher.utter_message(response="utter_status_intro")
         dispatcher.utter_message(
-            response="utter_ask_status", phrase=phrase(outcome_id), quote=short_quote(quote)
+            response="utter_ask_status",
+            phrase=phrase(outcome_id),
+            quote=quote_before_full_stop(quote),
         )
         return [SlotSet("status_outcome", outcome_id)]

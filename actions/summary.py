@@ -20,7 +20,7 @@ from actions.base import (
 )
 from bot.dialogue import service
 from bot.dialogue.rendering import render_summary
-from bot.dialogue.wording import phrase, short_quote
+from bot.dialogue.wording import phrase, quote_before_full_stop, short_quote
 from bot.outcomes.framework import OUTCOMES
 from bot.storage import repository as repo
 
@@ -195,7 +195,9 @@ class ActionAskNewWording(NamedAction):
             return repo.best_quote(s, conversation, outcome_id) if conversation else ""
 
         current = with_storage(dispatcher, quote, failed="")
-        dispatcher.utter_message(response="utter_ask_new_wording", quote=short_quote(current))
+        dispatcher.utter_message(
+            response="utter_ask_new_wording", quote=quote_before_full_stop(current)
+        )
         return []
 
 

@@ -170,3 +170,11 @@ def test_very_long_messages_are_kept_with_a_marker():
     assert storable("short") == ("short", False)
     words, shortened = storable("a" * 10_005, limit=10_000)
     assert shortened and words == "a" * 10_000 + " [... 5 more characters not stored]"
+
+
+def test_a_quote_before_a_full_stop_loses_its_own():
+    from bot.dialogue.wording import quote_before_full_stop
+
+    assert quote_before_full_stop("We have tea in the garden.") == "We have tea in the garden"
+    assert quote_before_full_stop("Can I go out?") == "Can I go out?"
+    assert quote_before_full_stop("and so on...  ") == "and so on"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.dialogue.wording import join_phrases, short_quote
+from bot.dialogue.wording import join_phrases, quote_before_full_stop
 from bot.outcomes.extractor import FoundOutcome, above_threshold, get_extractor
 from bot.outcomes.framework import ids_for_role
 from bot.settings import get_settings
@@ -140,7 +140,8 @@ def reflection(text: str, found: list[FoundOutcome]) -> Reply:
     if len(text.split()) > 60:
         return Reply("utter_reflect_long", {"phrases": phrases})
     return Reply(
-        "utter_reflect_outcomes", {"quote": short_quote(found[0].quote), "phrases": phrases}
+        "utter_reflect_outcomes",
+        {"quote": quote_before_full_stop(found[0].quote), "phrases": phrases},
     )
 
 

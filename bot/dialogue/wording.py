@@ -17,6 +17,12 @@ def short_quote(text: str, max_words: int = MAX_QUOTE_WORDS) -> str:
     return " ".join(words[:max_words]).rstrip(",;:") + "\u2026"
 
 
+def quote_before_full_stop(text: str, max_words: int = MAX_QUOTE_WORDS) -> str:
+    """:func:`short_quote` without its own closing full stop, for replies that put one
+    after the closing quotation mark (“my garden”. rather than “my garden.”.)."""
+    return short_quote(text, max_words).rstrip(". ")
+
+
 def phrase(outcome_id: str) -> str:
     """How an outcome is named when talking to the person."""
     return OUTCOMES[outcome_id].phrase
