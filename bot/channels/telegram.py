@@ -46,6 +46,7 @@ from telegram.ext import (
 from bot.channels.rasa_client import AsyncRasaClient, BotMessage, RasaUnavailable, RetryPolicy
 from bot.channels.telegram_format import PayloadKeys, chosen_note, to_telegram
 from bot.channels.telegram_voice import CALLBACK_PATTERN, on_voice, on_voice_button
+from bot.channels.typed import BUTTON_EXPIRED, as_words
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,7 +75,6 @@ EDIT_NOTED = (
     "I've noted your change. I keep your first version too; you can take it out when we "
     "look over the summary together."
 )
-BUTTON_EXPIRED = "That button has expired. Please type your answer instead."
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
@@ -325,11 +325,6 @@ def command_handler(payload: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE
         _bridge(context).submit(update.effective_chat.id, payload, str(update.update_id))
 
     return on_command
-
-
-def as_words(text: str) -> str:
-    """What a person typed, never read as an intent payload (Rasa treats ``/x`` as one)."""
-    return text.lstrip("/") if text.startswith("/") else text
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.channels.telegram_format import chosen_note
+from bot.channels.typed import as_words
 from bot.voice import (
     MAX_SECONDS,
     Transcript,
@@ -186,8 +187,6 @@ async def on_voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_voice_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Yes": the transcript goes to Rasa as the person's words. "No": ask them to type it."""
-    from bot.channels.telegram import as_words  # (telegram.py imports this module)
-
     query = update.callback_query
     chat_id = update.effective_chat.id
     bridge = _bridge(context)

@@ -24,7 +24,7 @@ from flask import (
 )
 
 from bot.channels.rasa_client import BotMessage, Button, RasaUnavailable
-from bot.channels.telegram import BUTTON_EXPIRED, as_words
+from bot.channels.typed import BUTTON_EXPIRED, as_words
 
 from . import identity
 from .conversation import (
