@@ -44,8 +44,8 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_stopping_serve_stops_rasa_the_action_server_and_the_web_app(tmp_path, stop_signal):
+def test_sigterm_to_serve_stops_rasa_the_action_server_and_the_web_app(tmp_path):
+    """(Ctrl-C reaches the whole process group; ``kill``, systemd and docker stop do not.)"""
     rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
     env = rasa_env(
         rasa_port=rasa_port,
@@ -73,7 +73,7 @@ def test_stopping_serve_stops_rasa_the_action_server_and_the_web_app(tmp_path, s
         children = children_of(serve.pid)
         assert len(children) == 3  # Rasa, the action server, the web app
 
-        serve.send_signal(stop_signal)
+        serve.send_signal(signal.SIGTERM)
         assert serve.wait(60) in (0, 130)
         deadline = time.monotonic() + 30
         while any(alive(child) for child in children) and time.monotonic() < deadline:
