@@ -69,3 +69,58 @@ def test_other_people_are_untouched(tmp_path):
     assert words(asyncio.run(s.retrieve("a"))) == []
     assert words(asyncio.run(s.retrieve("b"))) == ["words of b"]
     assert isinstance(s, SQLTrackerStore)
+
+
+def conversation(sender: str, *lines: str) -> DialogueStateTracker:
+    events = [ActionExecuted("action_listen")]
+    for line in lines:
+        events += [UserUttered(line, {"name": "tell"}), ActionExecuted("action_listen")]
+    return DialogueStateTracker.from_events(sender, events)
+
+
+def test_the_tracker_saved_here_is_reused_while_the_database_has_not_moved_on(tmp_path):
+    s = store(tmp_path)
+    tracker = conversation("web:1", "I like my garden")
+    asyncio.run(s.save(tracker))
+    assert asyncio.run(s.retrieve("web:1")) is tracker  # no read and replay of every event
+
+    # It is exactly what a store without the memory would read back.
+    fresh = store(tmp_path)
+    assert list(asyncio.run(fresh.retrieve("web:1")).events) == list(tracker.events)
+
+
+def test_another_instance_answering_in_between_is_read_from_the_database(tmp_path):
+    a, b = store(tmp_path), store(tmp_path)
+    asyncio.run(a.save(conversation("web:1", "first")))
+    on_b = asyncio.run(b.retrieve("web:1"))
+    on_b.update(UserUttered("second, via the other instance", {"name": "tell"}))
+    asyncio.run(b.save(on_b))
+
+    assert words(asyncio.run(a.retrieve("web:1"))) == ["first", "second, via the other instance"]
+
+
+def test_a_tracker_changed_but_not_saved_is_not_reused(tmp_path):
+    s = store(tmp_path)
+    tracker = conversation("web:1", "kept")
+    asyncio.run(s.save(tracker))
+    tracker.update(UserUttered("never saved (the turn failed)", {"name": "tell"}))
+
+    assert words(asyncio.run(s.retrieve("web:1"))) == ["kept"]
+
+
+def test_a_new_session_and_a_deletion_are_not_reused(tmp_path):
+    from rasa.shared.core.events import SessionStarted
+
+    s = store(tmp_path)
+    tracker = conversation("web:1", "old session")
+    for event in [ActionExecuted("action_session_start"), SessionStarted()]:
+        tracker.update(event)
+    tracker.update(UserUttered("new session", {"name": "tell"}))
+    asyncio.run(s.save(tracker))
+    again = asyncio.run(s.retrieve("web:1"))
+    assert again is not tracker and words(again) == ["new session"]
+
+    again.update(ActionExecuted("action_delete_my_data"))
+    asyncio.run(s.save(again))
+    assert asyncio.run(s.retrieve("web:1")) is not again
+    assert words(asyncio.run(s.retrieve("web:1"))) == []
