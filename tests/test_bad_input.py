@@ -10,7 +10,6 @@ followed by `` [... N more characters not stored]`` and the person is told.
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from bot.servers import Servers, rasa_env, running_servers
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, Person, Statement
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -83,12 +83,6 @@ steps = st.lists(
     min_size=1,
     max_size=3,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stored_form(message: str) -> str:

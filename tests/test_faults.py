@@ -23,7 +23,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -53,6 +52,7 @@ from bot.servers import (
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, Person, Statement, Summary
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -63,12 +63,6 @@ STORY = [
 ]
 SAVED = "your reference is PO-"
 STORAGE_TROUBLE = "I couldn't save that just now"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def texts(replies: list[BotMessage]) -> str:

@@ -6,7 +6,6 @@ instances, and 50 conversations run at once across both; the database is read ba
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -32,6 +31,7 @@ from bot.settings import PROJECT_ROOT
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, Person, Statement, Summary
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -44,12 +44,6 @@ STORY = [
     "The carers turn up at different times every day so I never know when I'll get up.",
 ]
 SAVED = "your reference is PO-"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def texts(replies: list[BotMessage]) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import statistics
 import threading
 import time
@@ -42,6 +41,7 @@ from bot.servers import Servers, latest_model, rasa_env, running_servers, start_
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, Person, Statement
+from tests.ports import free_port
 from tests.telegram_standin import TOKEN, BotApiStandIn
 
 LATENCY_FILE = Path("/tmp/telegram_latency.json")
@@ -172,12 +172,6 @@ def test_one_chat_in_order_many_chats_at_once():
 
 
 # --- the bot against the stand-in, with the real Rasa and action servers ----------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

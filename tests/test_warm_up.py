@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 
 from actions import started_by_action_server
 from bot.servers import rasa_env
+from tests.ports import free_port
 
 
 def test_only_the_action_server_process_warms_up():
@@ -19,9 +19,7 @@ def test_only_the_action_server_process_warms_up():
 
 
 def test_action_server_loads_the_extractor_before_any_request(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = tmp_path / "actions.log"
     env = rasa_env(actions_port=port, extra={"DATABASE_URL": f"sqlite:///{tmp_path}/o.db"})
     with open(log, "w") as out:

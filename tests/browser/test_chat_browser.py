@@ -14,8 +14,6 @@ or the front-end files are missing.
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,9 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -38,6 +34,8 @@ from bot.servers import rasa_env, running_servers
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, Person, Statement
+from tests.browser.chromium import require, start_chromium
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -45,20 +43,12 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 VENDOR = ROOT / "bot" / "review" / "static" / "vendor"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SPOKEN = "I like walking my dog in the park every morning"
 STORY = [
     "A good day is when my daughter comes round and we have a cup of tea in the garden.",
     "The carers turn up at different times every day so I never know when I'll get up.",
 ]
 SCRIPT = "<script>alert('hi')</script> I like gardening"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +60,7 @@ def site(tmp_path_factory):
     var = tmp_path_factory.mktemp("chat-browser")
     db_url = f"sqlite:///{var / 'outcomes.db'}"
     upgrade(db_url)
-    rasa_port, actions_port = _free_port(), _free_port()
+    rasa_port, actions_port = free_port(), free_port()
     env = rasa_env(
         rasa_port=rasa_port,
         actions_port=actions_port,
@@ -87,7 +77,7 @@ def site(tmp_path_factory):
                 "CHAT_RASA_URL": servers.rasa_url,
             }
         )
-        httpd = make_server("127.0.0.1", _free_port(), app, threaded=True)
+        httpd = make_server("127.0.0.1", free_port(), app, threaded=True)
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
         yield f"http://127.0.0.1:{httpd.server_port}", db_url
@@ -98,32 +88,17 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER, "espeak-ng") if not shutil.which(p)]
-    if missing:
-        pytest.fail(f"missing {missing}: apt-get install -y chromium chromium-driver espeak-ng")
+    require("espeak-ng")
     folder = tmp_path_factory.mktemp("chromium")
     voice = folder / "voice.wav"
     subprocess.run(["espeak-ng", "-v", "en-gb", "-w", str(voice), SPOKEN], check=True)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1100,1400",
+    driver = start_chromium(
+        folder / "profile",
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={voice}",
-        f"--user-data-dir={folder / 'profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+        page_load_timeout=30,
+    )
     driver.set_script_timeout(60)
     yield driver
     driver.quit()

@@ -1,0 +1,43 @@
+"""Headless Debian Chromium driven by Selenium, as the browser tests use it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1100,1400",
+)
+
+
+def require(*programs: str) -> None:
+    """Fail (not skip) when a program the browser tests need is missing."""
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER, *programs) if not shutil.which(p)]
+    if missing:
+        pytest.fail(f"missing {missing}: make browser-deps installs them")
+
+
+def start_chromium(profile: Path, *flags: str, page_load_timeout: float = 20) -> webdriver.Chrome:
+    """A fresh headless Chromium with its own profile folder and any extra ``flags``."""
+    require()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, *flags, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(page_load_timeout)
+    return driver
