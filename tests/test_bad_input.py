@@ -22,11 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.servers import Servers, rasa_env, running_servers
+from bot.servers import Servers
 from bot.storage.db import make_engine, make_sessionmaker
-from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, Person, Statement
-from tests.ports import free_port
+from tests.assistant import fresh_assistant
 
 pytestmark = pytest.mark.slow
 
@@ -119,24 +118,7 @@ def uuid4() -> str:
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory) -> Iterator[Assistant]:
     var = tmp_path_factory.mktemp("bad-input")
-    db_url = f"sqlite:///{var / 'outcomes.db'}"
-    upgrade(db_url)
-    rasa_port, actions_port = free_port(), free_port()
-    env = rasa_env(
-        rasa_port=rasa_port,
-        actions_port=actions_port,
-        extra={"DATABASE_URL": db_url, "TRACKER_DB_URL": f"sqlite:///{var / 'tracker.db'}"},
-    )
-    with (
-        running_servers(
-            rasa_port=rasa_port,
-            actions_port=actions_port,
-            env=env,
-            log_dir=var / "logs",
-            timeout=180,
-        ) as servers,
-        httpx.Client(timeout=120) as http,
-    ):
+    with fresh_assistant(var) as (servers, db_url), httpx.Client(timeout=120) as http:
         yield Assistant(servers, http, db_url)
 
 

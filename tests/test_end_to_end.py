@@ -13,6 +13,7 @@ from bot.servers import rasa_env, running_servers
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, Person, ReviewEntry, Statement
+from tests.assistant import fresh_assistant
 from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
@@ -22,17 +23,7 @@ pytestmark = pytest.mark.slow
 def assistant(tmp_path_factory) -> Iterator[tuple[RasaClient, str]]:
     """Rasa + action server on free ports, with their own fresh databases."""
     var = tmp_path_factory.mktemp("e2e")
-    db_url = f"sqlite:///{var / 'outcomes.db'}"
-    upgrade(db_url)
-    rasa_port, actions_port = free_port(), free_port()
-    env = rasa_env(
-        rasa_port=rasa_port,
-        actions_port=actions_port,
-        extra={"DATABASE_URL": db_url, "TRACKER_DB_URL": f"sqlite:///{var / 'tracker.db'}"},
-    )
-    with running_servers(
-        rasa_port=rasa_port, actions_port=actions_port, env=env, log_dir=var / "logs", timeout=180
-    ) as servers:
+    with fresh_assistant(var) as (servers, db_url):
         client = RasaClient(servers.rasa_url)
         yield client, db_url
         client.close()

@@ -30,10 +30,9 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bot.review import create_app
-from bot.servers import rasa_env, running_servers
 from bot.storage.db import make_engine, make_sessionmaker
-from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, Person, Statement
+from tests.assistant import fresh_assistant
 from tests.browser.chromium import require, start_chromium
 from tests.ports import free_port
 
@@ -58,17 +57,7 @@ def site(tmp_path_factory):
     if missing:
         pytest.fail(f"missing {missing}: run `make web-assets`")
     var = tmp_path_factory.mktemp("chat-browser")
-    db_url = f"sqlite:///{var / 'outcomes.db'}"
-    upgrade(db_url)
-    rasa_port, actions_port = free_port(), free_port()
-    env = rasa_env(
-        rasa_port=rasa_port,
-        actions_port=actions_port,
-        extra={"DATABASE_URL": db_url, "TRACKER_DB_URL": f"sqlite:///{var / 'tracker.db'}"},
-    )
-    with running_servers(
-        rasa_port=rasa_port, actions_port=actions_port, env=env, log_dir=var / "logs", timeout=180
-    ) as servers:
+    with fresh_assistant(var) as (servers, db_url):
         app = create_app(
             {
                 "TESTING": True,
