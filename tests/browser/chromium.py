@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -41,3 +43,9 @@ def start_chromium(profile: Path, *flags: str, page_load_timeout: float = 20) ->
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(page_load_timeout)
     return driver
+
+
+def wait(driver: webdriver.Chrome, seconds: float) -> WebDriverWait:
+    """A wait whose condition may read elements of a page that is being replaced (a form
+    post, an htmx swap): an element gone stale means "not yet", not a failure."""
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))

@@ -25,7 +25,6 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -33,7 +32,7 @@ from bot.review import create_app
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.models import Conversation, Person, Statement
 from tests.assistant import fresh_assistant
-from tests.browser.chromium import require, start_chromium
+from tests.browser.chromium import require, start_chromium, wait
 from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
@@ -130,7 +129,7 @@ def entries(driver) -> list[str]:
 
 def wait_for_reply(driver, before: int) -> list[str]:
     """Wait until new entries arrived and focus is back in the message box."""
-    WebDriverWait(driver, 60).until(
+    wait(driver, 60).until(
         lambda d: len(entries(d)) > before and active(d).get_attribute("id") == "message"
     )
     return entries(driver)
@@ -205,7 +204,7 @@ def test_a_whole_conversation_by_keyboard_alone(fresh, site):
     check_axe(driver, "the start page")
     tab_to(driver, "Start the chat")
     press(driver, Keys.ENTER)
-    WebDriverWait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
+    wait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
     assert "Talking Points assistant" in entries(driver)[0]
     log = driver.find_element(By.ID, "log")
     assert log.get_attribute("role") == "log" and log.get_attribute("aria-live") == "polite"
@@ -258,12 +257,12 @@ def test_one_turn_without_javascript(fresh, site):
     try:
         driver.get(url + "/chat")
         driver.find_element(By.XPATH, "//button[text()='Start the chat']").click()
-        WebDriverWait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
+        wait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
         assert "Talking Points assistant" in entries(driver)[0]
         # The script would have shown the record button (the fake microphone is there).
         assert not driver.find_element(By.ID, "record").is_displayed()
         driver.find_element(By.XPATH, '//button[text()="Yes, that\'s fine"]').click()
-        WebDriverWait(driver, 60).until(lambda d: "I get support" in choices(d))
+        wait(driver, 60).until(lambda d: "I get support" in choices(d))
         assert "?sent=1" in driver.current_url  # a whole page, after a form post
         assert active(driver).get_attribute("id") == "message"  # autofocus
     finally:
@@ -274,7 +273,7 @@ def test_the_page_fits_a_phone_and_400_percent_zoom(fresh, site):
     driver = fresh
     tab_to(driver, "Start the chat")
     press(driver, Keys.ENTER)
-    WebDriverWait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
+    wait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
     for width in (360, 320):
         driver.set_window_size(width, 900)
         inner = driver.execute_script("return window.innerWidth")
@@ -290,7 +289,7 @@ def test_markup_in_a_message_is_shown_as_text(fresh):
     driver = fresh
     tab_to(driver, "Start the chat")
     press(driver, Keys.ENTER)
-    WebDriverWait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
+    wait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
     choose(driver, "Yes, that's fine")
     choose(driver, "I get support")
     shown = type_and_send(driver, SCRIPT)
@@ -307,16 +306,16 @@ def test_a_voice_message_is_confirmed_then_stored_as_transcribed(fresh, site):
     _, db_url = site
     tab_to(driver, "Start the chat")
     press(driver, Keys.ENTER)
-    WebDriverWait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
+    wait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
     choose(driver, "Yes, that's fine")
     choose(driver, "I get support")
     before = len(entries(driver))
     tab_to(driver, "Record a voice message")
     press(driver, Keys.ENTER)
-    WebDriverWait(driver, 10).until(lambda d: active(d).text == "Stop and send")
+    wait(driver, 10).until(lambda d: active(d).text == "Stop and send")
     time.sleep(4)  # the fake microphone plays the recording
     press(driver, Keys.ENTER)
-    WebDriverWait(driver, 90).until(lambda d: active(d).text == "Yes")
+    wait(driver, 90).until(lambda d: active(d).text == "Yes")
     prompt = entries(driver)[-1]
     assert "I heard: \u201c" in prompt
     # A tiny offline model hearing a looped synthetic voice: most of the words, not all.
@@ -337,7 +336,7 @@ def test_finish_and_clear_leaves_nothing_on_screen_or_in_storage(fresh, site):
     url, _ = site
     tab_to(driver, "Start the chat")
     press(driver, Keys.ENTER)
-    WebDriverWait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
+    wait(driver, 60).until(lambda d: "Yes, that's fine" in choices(d))
     choose(driver, "Yes, that's fine")
     choose(driver, "I get support")
     words = "My neighbour Sheila pops in on Sundays"
@@ -345,7 +344,7 @@ def test_finish_and_clear_leaves_nothing_on_screen_or_in_storage(fresh, site):
     assert words in driver.page_source
     tab_to(driver, "Finish and clear this screen")
     press(driver, Keys.ENTER)
-    WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith("/chat/finished"))
+    wait(driver, 20).until(lambda d: d.current_url.endswith("/chat/finished"))
     assert words not in driver.page_source
     assert driver.get_cookies() == []
     storage = driver.execute_async_script(
