@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -49,10 +49,9 @@ from bot.servers import (
     start_rasa,
     wait_until_up,
 )
-from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
-from bot.storage.models import Conversation, Person, Statement, Summary
 from tests.ports import free_port
+from tests.stored import stored
 
 pytestmark = pytest.mark.slow
 
@@ -112,45 +111,6 @@ def confirm(client: RasaClient, sender: str, message_id: str | None = None) -> s
 
 
 # ------------------------------------------------------------------- reading back
-
-
-@dataclass
-class Stored:
-    statements: list[str]
-    summaries: int
-    statuses: list[str]
-
-
-def stored(db_url: str, sender: str) -> Stored:
-    """Everything stored for ``sender`` (``channel:user``), read straight from the database."""
-    channel, user_id = sender.split(":", 1)
-    engine = make_engine(db_url)
-    try:
-        with make_sessionmaker(engine).begin() as s:
-            person = s.execute(
-                select(Person).where(Person.channel == channel, Person.channel_user_id == user_id)
-            ).scalar_one()
-            conversations = (
-                s.execute(select(Conversation).where(Conversation.person_id == person.id))
-                .scalars()
-                .all()
-            )
-            ids = [c.id for c in conversations]
-            statements = (
-                s.execute(
-                    select(Statement.text)
-                    .where(Statement.conversation_id.in_(ids))
-                    .order_by(Statement.conversation_id, Statement.position)
-                )
-                .scalars()
-                .all()
-            )
-            summaries = s.execute(
-                select(func.count(Summary.id)).where(Summary.conversation_id.in_(ids))
-            ).scalar_one()
-            return Stored(list(statements), summaries, [c.status for c in conversations])
-    finally:
-        engine.dispose()
 
 
 def assert_saved_once(db_url: str, sender: str, story: list[str]) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 import redis
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -28,10 +28,9 @@ from bot.servers import (
     wait_until_up,
 )
 from bot.settings import PROJECT_ROOT
-from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
-from bot.storage.models import Conversation, Person, Statement, Summary
 from tests.ports import free_port
+from tests.stored import stored_on_channel
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -178,45 +177,9 @@ def converse(cluster: Cluster, sender: str, story: list[str], first_turn: int = 
     return texts(replies)
 
 
-def stored(db_url: str, channel: str) -> dict[str, tuple[list[str], int, list[str]]]:
-    """For each person on ``channel``: their statements, summary count, conversation states."""
-    engine = make_engine(db_url)
-    result: dict[str, tuple[list[str], int, list[str]]] = {}
-    try:
-        with make_sessionmaker(engine).begin() as s:
-            people = s.execute(select(Person).where(Person.channel == channel)).scalars().all()
-            for person in people:
-                conversations = (
-                    s.execute(select(Conversation).where(Conversation.person_id == person.id))
-                    .scalars()
-                    .all()
-                )
-                ids = [c.id for c in conversations]
-                statements = (
-                    s.execute(
-                        select(Statement.text)
-                        .where(Statement.conversation_id.in_(ids))
-                        .order_by(Statement.conversation_id, Statement.position)
-                    )
-                    .scalars()
-                    .all()
-                )
-                summaries = s.execute(
-                    select(func.count(Summary.id)).where(Summary.conversation_id.in_(ids))
-                ).scalar_one()
-                result[person.channel_user_id] = (
-                    list(statements),
-                    summaries,
-                    [c.status for c in conversations],
-                )
-    finally:
-        engine.dispose()
-    return result
-
-
 def test_one_conversation_alternating_between_two_instances(cluster: Cluster):
     reply = converse(cluster, "alternate:one", STORY)
-    people = stored(cluster.db_url, "alternate")
+    people = stored_on_channel(cluster.db_url, "alternate")
     assert people == {"one": (STORY, 1, ["saved"])}
     assert people and "PO-" in reply
     # Both instances wrote the one conversation to the shared tracker store.
@@ -241,7 +204,7 @@ def test_fifty_concurrent_conversations_across_two_instances(cluster: Cluster):
         replies = list(pool.map(run, range(CONCURRENT)))
     assert len(replies) == CONCURRENT
 
-    people = stored(cluster.db_url, "crowd")
+    people = stored_on_channel(cluster.db_url, "crowd")
     assert sorted(people) == sorted(f"person-{i}" for i in range(CONCURRENT))
     for i in range(CONCURRENT):
         statements, summaries, statuses = people[f"person-{i}"]
