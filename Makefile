@@ -4,8 +4,12 @@ SHELL := /bin/bash
 
 # Rasa 3.6 needs Python 3.10: pyenv's build if there is one, else python3.10 on the PATH.
 PYTHON_310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null) python3.10)
+# The fine-tuning environment (PyTorch, used only by `make train`) needs Python 3.11.
+PYTHON_311 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python3.11) $(shell command -v python3.11 2>/dev/null) python3.11)
 VENV := .venv
 PY := $(VENV)/bin/python
+FT_VENV := .venv-finetune
+FT_PY := $(FT_VENV)/bin/python
 RASA := $(PY) -m rasa
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -31,13 +35,20 @@ $(VENV)/.installed: pyproject.toml requirements.txt
 	$(PY) -m pip check
 	touch $@
 
-install: $(VENV)/.installed ## create .venv with Python 3.10 and install everything
+$(FT_VENV)/.installed: requirements-finetune.txt
+	test -x $(FT_PY) || $(PYTHON_311) -m venv $(FT_VENV)
+	$(FT_PY) -m pip install --quiet --upgrade "pip<26"
+	$(FT_PY) -m pip install --quiet -r requirements-finetune.txt
+	$(FT_PY) -m pip check
+	touch $@
+
+install: $(VENV)/.installed $(FT_VENV)/.installed ## .venv (Python 3.10, the assistant) and .venv-finetune (3.11, PyTorch for training)
 
 $(MODEL_STAMP): $(VENV)/.installed config.yml domain.yml $(RASA_DATA) bot/nlu/crisis_override.py bot/safety.py
 	$(RASA) train --quiet --data nlu_data --domain domain.yml --config config.yml --out models --fixed-model-name outcomes-assistant
 	touch $@
 
-train: $(MODEL_STAMP) ## train the Rasa model (if stale) and the outcome extractor (if stale)
+train: $(MODEL_STAMP) $(FT_VENV)/.installed ## train the Rasa model and the outcome extractor (each if stale)
 	$(PY) -m bot train-outcomes
 
 migrate: $(VENV)/.installed ## bring the outcomes database schema up to date

@@ -35,6 +35,11 @@ class Settings:
     # SQLite only: NORMAL (WAL journal, durable across crashes of our processes, may lose the
     # last moments on power loss) or FULL (fsync on every commit, ~20 ms a commit here).
     sqlite_synchronous: str = "NORMAL"
+    # The extractor's sentence encoder: TUNED (fine-tuned on nlu_data/outcomes, made by the
+    # fine-tuning environment) or STOCK (pre-trained all-MiniLM-L6-v2: no PyTorch, less accurate).
+    outcome_encoder: str = "TUNED"
+    outcome_encoder_dir: Path = VAR_DIR / "outcome_encoder"
+    outcome_finetune_python: Path = PROJECT_ROOT / ".venv-finetune" / "bin" / "python"
 
 
 def _default_database_url() -> str:
@@ -66,5 +71,12 @@ def get_settings() -> Settings:
         fhir_base_url=(os.environ.get("FHIR_BASE_URL") or Settings.fhir_base_url).rstrip("/"),
         sqlite_synchronous=_choice(
             "SQLITE_SYNCHRONOUS", ("NORMAL", "FULL"), Settings.sqlite_synchronous
+        ),
+        outcome_encoder=_choice("OUTCOME_ENCODER", ("TUNED", "STOCK"), Settings.outcome_encoder),
+        outcome_encoder_dir=Path(
+            os.environ.get("OUTCOME_ENCODER_DIR") or Settings.outcome_encoder_dir
+        ),
+        outcome_finetune_python=Path(
+            os.environ.get("OUTCOME_FINETUNE_PYTHON") or Settings.outcome_finetune_python
         ),
     )

@@ -142,3 +142,16 @@ def app_db(tmp_path, monkeypatch) -> Iterator[sessionmaker]:
     engine.dispose()
     dispose_default()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def encoder_dir(tmp_path, monkeypatch):
+    """A private cache of tuned sentence encoders (``OUTCOME_ENCODER_DIR``), so tests that
+    train on their own small data never touch ``var/outcome_encoder``."""
+    from bot.settings import get_settings
+
+    directory = tmp_path / "encoders"
+    monkeypatch.setenv("OUTCOME_ENCODER_DIR", str(directory))
+    get_settings.cache_clear()
+    yield directory
+    get_settings.cache_clear()

