@@ -2,8 +2,10 @@
 
 Model (chosen on ``tests/data/outcomes_dev.yml``, see the module constants): one multinomial
 logistic regression over the 30 outcome ids plus a "no outcome" class, on features
-``[MiniLM sentence embedding ⊕ word 1-2-gram TF-IDF ⊕ char_wb 2-4-gram TF-IDF]``. A
-statement labelled with two ids is trained on as two rows of weight 1/2. At prediction time
+``[MiniLM sentence embedding ⊕ word 1-2-gram TF-IDF ⊕ char_wb 2-4-gram TF-IDF]``. The
+MiniLM encoder is the one fine-tuned on the same statements (:mod:`bot.outcomes.tuned`;
+``OUTCOME_ENCODER=stock`` keeps the pre-trained one). A statement labelled with two ids is
+trained on as two rows of weight 1/2. At prediction time
 the softmax is renormalised over the allowed ids (a role's set) plus "no outcome".
 
 Confidence scale: the raw softmax probability ``p`` is mapped piecewise-linearly so that the
@@ -15,8 +17,9 @@ Long text is split into sentences; the whole text and each sentence (first
 ``MAX_SENTENCES``) are scored and each id keeps its best score; ``quote`` is the sentence that
 scored highest for the id (the whole text when it is one sentence).
 
-The model is saved as ``model.npz`` (numbers only) and ``vocab.json`` plus a ``meta.json``
-with a fingerprint of the training files and feature settings: no pickle is read back.
+The model is saved as ``model.npz`` (numbers only), ``vocab.json``, the tuned encoder
+(``encoder.onnx``) and a ``meta.json`` with a fingerprint of the training files, the encoder
+and the feature settings: no pickle is read back.
 """
 
 from __future__ import annotations
@@ -43,12 +46,12 @@ from bot.outcomes.ngrams import NgramScorer
 log = logging.getLogger(__name__)
 
 #: Bump when features, model or training rules change: saved models become stale.
-FEATURES_VERSION = "softmax-lr-minilm-word12-charwb24-v3"
+FEATURES_VERSION = "softmax-lr-minilm-word12-charwb24-v4"
 #: Where the labelled training statements live (every ``*.yml`` in it, sorted by name).
 TRAINING_DIR = Path(__file__).resolve().parent.parent.parent / "nlu_data" / "outcomes"
 #: Raw softmax probability that becomes confidence 0.5; chosen on the dev set (best micro-F1
 #: within 0.005, then group and no-outcome accuracy).
-DECISION_POINT = 0.21
+DECISION_POINT = 0.29
 #: Regularisation of the logistic regression (inverse strength); chosen on the dev set.
 C = 2.0
 SEED = 13
