@@ -110,7 +110,8 @@ def _fine_tune(python: Path, files: Sequence[Path], target: Path) -> None:
         *map(str, files),
     ]
     root = Path(__file__).resolve().parent.parent.parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), _pythonpath()]))}
+    paths = [str(root), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     log.info("Fine-tuning the sentence encoder on %d file(s): a few minutes", len(files))
     started = time.perf_counter()
     tail: deque[str] = deque(maxlen=_ERROR_LINES)
@@ -128,10 +129,6 @@ def _fine_tune(python: Path, files: Sequence[Path], target: Path) -> None:
             f"Fine-tuning the encoder failed (exit code {process.returncode}):\n{output}"
         )
     log.info("Tuned encoder ready in %.0f s: %s", time.perf_counter() - started, target)
-
-
-def _pythonpath() -> str:
-    return os.environ.get("PYTHONPATH", "")
 
 
 def _write_meta(target: Path, files: Sequence[Path]) -> None:
