@@ -121,6 +121,14 @@ def load_training_statements(files: Iterable[Path]) -> list[TrainingStatement]:
     return out
 
 
+def label_shares(outcomes: Sequence[str]) -> dict[str, float]:
+    """How a statement is trained on: ``1/k`` on each of its ``k`` ids, or 1 on "no outcome".
+
+    The extractor's regression and the encoder's fine-tuning both use it."""
+    ids = list(dict.fromkeys(outcomes)) or [NONE_LABEL]
+    return {oid: 1.0 / len(ids) for oid in ids}
+
+
 def fingerprint(files: Sequence[Path], encoder_id: str | None = None) -> str:
     """sha256 over the training files, the feature settings, the sentence encoder
     (``encoder_id``, see :func:`encoder_choice`) and library versions."""
@@ -237,9 +245,7 @@ class OutcomeExtractor:
             statements = load_training_statements(files)
         statements = list(statements)
         random.Random(SEED).shuffle(statements)
-        if encoder is None:
-            encoder = SentenceEncoder(model_path=encoder_file) if encoder_file else None
-        encoder = encoder or _default_encoder()
+        encoder = encoder or _encoder_for(encoder_file)
         texts = [s.text for s in statements]
         embeddings = encoder.encode(texts)
         small = {"min_df": 1} if len(texts) < _SMALL_TRAINING_SET else {}
@@ -251,11 +257,10 @@ class OutcomeExtractor:
         index = {c: i for i, c in enumerate(classes)}
         rows, labels, weights = [], [], []
         for i, s in enumerate(statements):
-            ids = list(dict.fromkeys(s.outcomes)) or [NONE_LABEL]
-            for label in ids:
+            for label, share in label_shares(s.outcomes).items():
                 rows.append(i)
                 labels.append(index[label])
-                weights.append(1.0 / len(ids))
+                weights.append(share)
         model = LogisticRegression(C=C, max_iter=3000)
         model.fit(features[rows], labels, sample_weight=weights)
         # LogisticRegression only keeps the classes it saw; put rows in ``classes`` order.
@@ -351,10 +356,7 @@ class OutcomeExtractor:
     @property
     def encoder(self):
         if self._encoder is None:
-            if self.encoder_file:
-                self._encoder = SentenceEncoder(model_path=self.encoder_file)
-            else:
-                self._encoder = _default_encoder()
+            self._encoder = _encoder_for(self.encoder_file)
         return self._encoder
 
     def score(
@@ -435,7 +437,10 @@ def _stack(embeddings: np.ndarray, *sparse_parts):
     return sp.hstack([sp.csr_matrix(embeddings), *sparse_parts], format="csr")
 
 
-def _default_encoder():
+def _encoder_for(encoder_file: Path | None):
+    """The encoder running ``encoder_file``, or the process-wide stock one for ``None``."""
+    if encoder_file:
+        return SentenceEncoder(model_path=encoder_file)
     from bot.outcomes.encoder import get_encoder
 
     return get_encoder()

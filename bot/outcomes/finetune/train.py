@@ -2,14 +2,15 @@
 
 ``python -m bot.outcomes.finetune.train OUT.onnx --data FILE.yml ...`` trains
 all-MiniLM-L6-v2's six layers, with a linear head over the 30 outcome ids plus "no outcome",
-on the statements in the given files, then writes the encoder (not the head) as int8 ONNX in
-the layout of the source file, so the assistant runs it with onnxruntime and no PyTorch. The
-extractor then fits its own classifier on the tuned sentence vectors.
+on the statements in the given files, then writes the encoder (not the head) as ONNX in the
+graph of the source file, tuned matrices as float32 (see ``minilm.write_onnx``), so the
+assistant runs it with onnxruntime and no PyTorch. The extractor then fits its own
+classifier on the tuned sentence vectors.
 
 A statement with two ids is trained towards half of each. The word embeddings stay as they
 are: they are most of the weights, and tuning them on a few thousand sentences would only
 forget words the statements do not use. Before it writes ``OUT``, the command checks that
-onnxruntime's vectors from the written file match PyTorch's (int8 rounding aside).
+onnxruntime's vectors from the written file match PyTorch's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from bot.outcomes.encoder import TOKENIZER_PATH
-from bot.outcomes.extractor import NONE_LABEL, TrainingStatement, load_training_statements
+from bot.outcomes.extractor import (
+    NONE_LABEL,
+    TrainingStatement,
+    label_shares,
+    load_training_statements,
+)
 from bot.outcomes.finetune import SETTINGS
 from bot.outcomes.finetune.minilm import MiniLM, load_weights, write_onnx
 from bot.outcomes.framework import OUTCOME_IDS
@@ -56,13 +62,12 @@ class Classifier(nn.Module):
 
 
 def targets(statements: Sequence[TrainingStatement], classes: Sequence[str]) -> torch.Tensor:
-    """One row per statement: ``1/k`` on each of its ``k`` ids, or 1 on "no outcome"."""
+    """One row per statement: its :func:`label_shares` over ``classes``."""
     index = {c: i for i, c in enumerate(classes)}
     out = torch.zeros(len(statements), len(classes))
     for row, s in enumerate(statements):
-        ids = list(dict.fromkeys(s.outcomes)) or [NONE_LABEL]
-        for oid in ids:
-            out[row, index[oid]] = 1.0 / len(ids)
+        for oid, share in label_shares(s.outcomes).items():
+            out[row, index[oid]] = share
     return out
 
 
