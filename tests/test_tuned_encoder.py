@@ -119,3 +119,20 @@ def test_fingerprint_follows_data_and_settings(tiny, monkeypatch):
     monkeypatch.undo()
     tiny.write_text(TINY.replace("football", "bowling"))
     assert tuned.fingerprint([tiny]) != first
+
+
+def test_train_command_says_what_is_missing_without_a_traceback(
+    encoder_dir, tmp_path, monkeypatch, capsys
+):
+    from bot.cli import main
+
+    monkeypatch.setenv("OUTCOME_FINETUNE_PYTHON", str(tmp_path / "no-such-python"))
+    get_settings.cache_clear()
+    assert main(["train-outcomes", "--model-dir", str(tmp_path / "model")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: The fine-tuning environment is missing") and "make install" in err
+    assert not (tmp_path / "model").exists()
+    monkeypatch.setenv("OUTCOME_ENCODER", "bogus")
+    get_settings.cache_clear()
+    assert main(["train-outcomes"]) == 2
+    assert "OUTCOME_ENCODER must be one of" in capsys.readouterr().err

@@ -7,6 +7,7 @@ training files (``nlu_data/outcomes/*.yml``) or the feature settings changed sin
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -20,11 +21,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.outcomes import extractor as ex
+    from bot.outcomes.tuned import TuningError
     from bot.settings import get_settings
 
-    directory = Path(args.model_dir or get_settings().outcome_model_dir)
+    try:
+        directory = Path(args.model_dir or get_settings().outcome_model_dir)
+    except ValueError as exc:  # a setting with a value we do not know
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    model, trained = ex.ensure_model(directory, force=args.force)
+    try:
+        model, trained = ex.ensure_model(directory, force=args.force)
+    except TuningError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     elapsed = time.perf_counter() - started
     if trained:
         print(
