@@ -200,6 +200,7 @@ HELD_OUT = [
     "outcomes_engineer_check.yml",
     "outcomes_unseen.yml",
     "outcomes_fresh.yml",
+    "outcomes_indirect.yml",
 ]
 
 

@@ -17,8 +17,9 @@ DATA = Path(__file__).parent / "data"
 # Measured with `python -m bot evaluate FILE` when these floors were set, on the extractor over
 # the fine-tuned encoder (micro-F1 / macro-F1 / group / none): dev 0.834 / 0.844 / 0.858 /
 # 1.000, fresh 0.773 / 0.790 / 0.741 / 1.000, unseen 0.944 / 0.922 / 0.969 / 1.000, engineer
-# check 0.931 / 0.917 / 0.926 / 1.000. Each floor sits a little below, for run-to-run
-# variation of the fine-tuning; raise them as it improves.
+# check 0.931 / 0.917 / 0.926 / 1.000, indirect 0.661 / 0.606 / 0.582 / 0.830. Each floor sits a
+# little below; the fine-tuning is deterministic on one machine, but another seed moves dev
+# micro-F1 by about 0.03 (0.834 with seed 13, 0.807 with 14). Raise them as it improves.
 FLOORS = {
     "outcomes_dev.yml": {
         "micro_f1": 0.81,
@@ -37,6 +38,12 @@ FLOORS = {
         "macro_f1": 0.88,
         "group_accuracy": 0.88,
         "none_accuracy": 0.85,
+    },
+    "outcomes_indirect.yml": {
+        "micro_f1": 0.64,
+        "macro_f1": 0.58,
+        "group_accuracy": 0.56,
+        "none_accuracy": 0.80,
     },
     "outcomes_unseen.yml": {
         "micro_f1": 0.91,
