@@ -22,7 +22,7 @@ DATA ?= tests/data/outcomes_dev.yml
 VENDOR := bot/review/static/vendor
 NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: help install train migrate run serve review test lint evaluate bench clean browser-deps web-assets
+.PHONY: help install train migrate run serve review test lint evaluate agreement bench clean browser-deps web-assets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -102,6 +102,10 @@ bench: train migrate ## our assistant vs a plain `rasa init` one: latency, load,
 
 evaluate: train ## score outcome extraction: make evaluate DATA=tests/data/outcomes_dev.yml
 	$(PY) -m bot evaluate $(DATA)
+
+READINGS := tests/data/readings
+agreement: train ## how far independent readers, and the extractor, agree on 450 held-out statements
+	$(PY) -m bot agreement --with-model $(READINGS)/writers.yml $(READINGS)/reader_c.yml $(READINGS)/reader_d.yml $(READINGS)/majority.yml
 
 clean: ## remove trained models and local data (var/)
 	rm -rf models var

@@ -17,6 +17,10 @@ from collections.abc import Sequence
 # ``run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("bot.outcomes.evaluation", "score outcome extraction on a labelled YAML file"),
+    "agreement": (
+        "bot.outcomes.agreement",
+        "how far independent readers (and the extractor) agree on labelled files",
+    ),
     "train-outcomes": (
         "bot.outcomes.training",
         "train the outcome extractor if it is missing or stale",

@@ -206,6 +206,23 @@ def sweep(
     return [(t, compute_metrics(gold, predictions_at(scores, t))["micro_f1"]) for t in thresholds]
 
 
+def score_statements(
+    model, statements: Sequence[LabelledStatement], ignore_role: bool = False
+) -> tuple[list[dict[str, float]], list[float]]:
+    """Each statement's confidences (over its role's ids unless ``ignore_role``) and the
+    milliseconds each took; the encoder is loaded first so that it is not timed."""
+    model.score("warm up")
+    scores: list[dict[str, float]] = []
+    timings: list[float] = []
+    for s in statements:
+        allowed = None if ignore_role or s.role is None else ids_for_role(s.role)
+        started = time.perf_counter()
+        result = model.score(s.text, allowed)
+        timings.append((time.perf_counter() - started) * 1000)
+        scores.append({oid: conf for oid, (conf, _) in result.items()})
+    return scores, timings
+
+
 # --------------------------------------------------------------------- command
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="YAML file with 'statements: [{text, outcomes}]'")
@@ -244,15 +261,7 @@ def run(args: argparse.Namespace) -> int:
 
         threshold = get_settings().outcome_threshold
 
-    model.score("warm up")  # load the encoder before timing
-    scores: list[dict[str, float]] = []
-    timings: list[float] = []
-    for s in statements:
-        allowed = None if args.ignore_role or s.role is None else ids_for_role(s.role)
-        started = time.perf_counter()
-        result = model.score(s.text, allowed)
-        timings.append((time.perf_counter() - started) * 1000)
-        scores.append({oid: conf for oid, (conf, _) in result.items()})
+    scores, timings = score_statements(model, statements, args.ignore_role)
     gold = [s.outcomes for s in statements]
     pred = predictions_at(scores, threshold)
     metrics = compute_metrics(gold, pred)
