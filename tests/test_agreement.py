@@ -70,9 +70,11 @@ def test_a_dumped_reading_reads_back_the_same():
     assert parse_statements(yaml.safe_load(text)) == statements
 
 
-def _args(*files: Path, majority_out: Path | None = None) -> argparse.Namespace:
+def _args(
+    *files: Path, majority_out: Path | None = None, with_model: bool = False
+) -> argparse.Namespace:
     return argparse.Namespace(
-        files=list(files), with_model=False, majority=majority_out, model_dir=None
+        files=list(files), with_model=with_model, majority=majority_out, model_dir=None
     )
 
 
@@ -96,6 +98,27 @@ def test_the_command_refuses_misaligned_files_and_a_single_file(tmp_path, capsys
     assert run(_args(a)) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and all(e.startswith("error: ") for e in errors)
+
+
+def test_the_model_reads_as_one_more_reader(tmp_path, capsys):
+    a = tmp_path / "a.yml"
+    a.write_text(
+        "statements:\n"
+        "  - {text: the carers turn up at different times every day, outcomes: [reliability],"
+        " role: person}\n"
+        "  - {text: thanks, outcomes: [], role: person}\n"
+    )
+    assert run(_args(a, with_model=True)) == 0
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[:2] == ["a", "model"]
+    assert row[2:] == ["1.000", "1.000", "1.000"]
+
+
+def test_a_majority_that_cannot_be_written_is_a_clear_error(tmp_path, capsys):
+    a = tmp_path / "a.yml"
+    a.write_text("statements:\n  - {text: hi, outcomes: []}\n")
+    assert run(_args(a, a, majority_out=tmp_path / "no" / "such" / "dir.yml")) == 2
+    assert capsys.readouterr().err.startswith("error: cannot write")
 
 
 # ------------------------------------------------------------------ the readings data

@@ -116,7 +116,11 @@ def run(args: argparse.Namespace) -> int:
             "# half of them gave it. Written by `python -m bot agreement --majority`.\n"
         )
         body = dump_reading(readings[0], majority(label_sets))
-        args.majority.write_text(header + body, encoding="utf-8")
+        try:
+            args.majority.write_text(header + body, encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot write {args.majority} ({exc.strerror})", file=sys.stderr)
+            return 2
     if args.with_model:
         label_sets.append(_model_reading(readings[0], args.model_dir))
         names.append(MODEL_READER)
