@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.outcomes.agreement import check_aligned, dump_reading, majority, pairwise, run
 from bot.outcomes.evaluation import (
@@ -65,8 +66,6 @@ def test_a_dumped_reading_reads_back_the_same():
         _statement("ça va", "carer_choice", role="carer"),
     ]
     text = dump_reading(statements, [s.outcomes for s in statements])
-    import yaml
-
     assert parse_statements(yaml.safe_load(text)) == statements
 
 

@@ -25,6 +25,8 @@ from bot.outcomes.evaluation import (
     EvaluationDataError,
     LabelledStatement,
     compute_metrics,
+    fmt_score,
+    load_model,
     load_statements,
     predictions_at,
     score_statements,
@@ -131,19 +133,13 @@ def run(args: argparse.Namespace) -> int:
     for ref, other, m in pairwise(label_sets, names):
         print(
             f"{ref:<{width}}  {other:<{width}}  {m['micro_f1']:.3f}     "
-            f"{_fmt(m['group_accuracy'])}  {_fmt(m['none_accuracy'])}"
+            f"{fmt_score(m['group_accuracy']):>5}  {fmt_score(m['none_accuracy']):>5}"
         )
     return 0
 
 
 def _model_reading(statements: Sequence[LabelledStatement], model_dir: Path | None):
-    from bot.outcomes import extractor as ex
     from bot.settings import get_settings
 
-    model = ex.ensure_model(model_dir)[0] if model_dir is not None else ex.get_extractor()
-    scores, _ = score_statements(model, statements)
+    scores, _ = score_statements(load_model(model_dir), statements)
     return predictions_at(scores, get_settings().outcome_threshold)
-
-
-def _fmt(value: float | None) -> str:
-    return "  n/a" if value is None else f"{value:.3f}"

@@ -206,6 +206,14 @@ def sweep(
     return [(t, compute_metrics(gold, predictions_at(scores, t))["micro_f1"]) for t in thresholds]
 
 
+def load_model(model_dir: Path | None = None):
+    """The extractor in ``model_dir`` (trained there if missing or stale), else the
+    process-wide one from ``OUTCOME_MODEL_DIR``."""
+    from bot.outcomes import extractor as ex
+
+    return ex.ensure_model(model_dir)[0] if model_dir is not None else ex.get_extractor()
+
+
 def score_statements(
     model, statements: Sequence[LabelledStatement], ignore_role: bool = False
 ) -> tuple[list[dict[str, float]], list[float]]:
@@ -249,12 +257,7 @@ def run(args: argparse.Namespace) -> int:
     except EvaluationDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from bot.outcomes import extractor as ex
-
-    if args.model_dir is not None:
-        model, _ = ex.ensure_model(args.model_dir)
-    else:
-        model = ex.get_extractor()
+    model = load_model(args.model_dir)
     threshold = args.threshold
     if threshold is None:
         from bot.settings import get_settings
@@ -276,15 +279,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {t:.3f}  {f1:.4f}", file=sys.stderr)
     print(
         f"{args.file}: n={metrics['n']} micro-F1={metrics['micro_f1']:.3f} "
-        f"macro-F1={metrics['macro_f1']:.3f} group={_fmt(metrics['group_accuracy'])} "
-        f"none={_fmt(metrics['none_accuracy'])} threshold={threshold} "
+        f"macro-F1={metrics['macro_f1']:.3f} group={fmt_score(metrics['group_accuracy'])} "
+        f"none={fmt_score(metrics['none_accuracy'])} threshold={threshold} "
         f"median {metrics['median_ms_per_statement']} ms/statement"
     )
     print(json.dumps(metrics, sort_keys=False))
     return 0
 
 
-def _fmt(value: float | None) -> str:
+def fmt_score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
