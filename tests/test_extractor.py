@@ -127,6 +127,11 @@ def test_save_load_round_trip(model, tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == expected
     meta = json.loads((tmp_path / "meta.json").read_text())
     assert meta["fingerprint"] and meta["decision_point"] == ex.DECISION_POINT
+    assert meta["neighbours"]["weight"] == ex.NEIGHBOUR_WEIGHT > 0
+    assert meta["n_two_part"] > 0.2 * meta["n_statements"]
+    with np.load(tmp_path / "model.npz") as arrays:  # the vote remembers the real lines only
+        assert arrays["neighbour_vectors"].shape == (meta["n_statements"], 384)
+        assert arrays["neighbour_shares"].shape == (meta["n_statements"], len(OUTCOME_IDS) + 1)
     loaded = ex.OutcomeExtractor.load(tmp_path, encoder=model.encoder)
     for text in [
         "I'm terrified of falling on the stairs at night",

@@ -6,7 +6,10 @@ logistic regression over the 30 outcome ids plus a "no outcome" class, on featur
 MiniLM encoder is the one fine-tuned on the same statements (:mod:`bot.outcomes.tuned`;
 ``OUTCOME_ENCODER=stock`` keeps the pre-trained one). A statement labelled with two ids is
 trained on as two rows of weight 1/2. At prediction time
-the softmax is renormalised over the allowed ids (a role's set) plus "no outcome".
+the softmax is renormalised over the allowed ids (a role's set) plus "no outcome", then
+blended with a vote of the most similar training statements (:mod:`bot.outcomes.neighbours`,
+weight ``NEIGHBOUR_WEIGHT``). Training also sees two-part statements joined from the training
+lines (:mod:`bot.outcomes.augment`), as the encoder's fine-tuning does.
 
 Confidence scale: the raw softmax probability ``p`` is mapped piecewise-linearly so that the
 decision point chosen on the dev set (``meta.json``'s ``decision_point``) becomes 0.5, so
@@ -17,7 +20,8 @@ Long text is split into sentences; the whole text and each sentence (first
 ``MAX_SENTENCES``) are scored and each id keeps its best score; ``quote`` is the sentence that
 scored highest for the id (the whole text when it is one sentence).
 
-The model is saved as ``model.npz`` (numbers only), ``vocab.json``, the tuned encoder
+The model is saved as ``model.npz`` (numbers only, with the training statements' vectors and
+label shares for the neighbour vote), ``vocab.json``, the tuned encoder
 (``encoder.onnx``) and a ``meta.json`` with a fingerprint of the training files, the encoder
 and the feature settings: no pickle is read back.
 """
@@ -39,14 +43,16 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.outcomes import augment
 from bot.outcomes.encoder import SentenceEncoder
 from bot.outcomes.framework import OUTCOME_IDS
+from bot.outcomes.neighbours import NeighbourVote, blend
 from bot.outcomes.ngrams import NgramScorer
 
 log = logging.getLogger(__name__)
 
 #: Bump when features, model or training rules change: saved models become stale.
-FEATURES_VERSION = "softmax-lr-minilm-word12-charwb24-v4"
+FEATURES_VERSION = "softmax-lr-minilm-word12-charwb24-twopart-knn-v5"
 #: Where the labelled training statements live (every ``*.yml`` in it, sorted by name).
 TRAINING_DIR = Path(__file__).resolve().parent.parent.parent / "nlu_data" / "outcomes"
 #: Raw softmax probability that becomes confidence 0.5; chosen on the dev set (best micro-F1
@@ -55,6 +61,12 @@ DECISION_POINT = 0.245
 #: Regularisation of the logistic regression (inverse strength); chosen on the dev set.
 C = 2.0
 SEED = 13
+#: The neighbour vote: how many training statements, how sharply their similarity weighs
+#: (softmax temperature on cosine) and its share of the blend; chosen on
+#: ``tests/data/readings/majority.yml`` (which holds the dev set), see README.
+NEIGHBOURS = 20
+NEIGHBOUR_TEMPERATURE = 0.05
+NEIGHBOUR_WEIGHT = 0.2
 #: At most this many sentences of one text are scored (the rest are ignored).
 MAX_SENTENCES = 50
 #: The whole text is scored on at most this many characters (sentences are scored anyway).
@@ -142,6 +154,8 @@ def fingerprint(files: Sequence[Path], encoder_id: str | None = None) -> str:
         "seed": SEED,
         "word": _WORD_PARAMS,
         "char": _CHAR_PARAMS,
+        "neighbours": _neighbour_settings(),
+        "two_part": {"share": augment.SHARE, "seed": augment.SEED},
         "sklearn": sklearn.__version__,
         "outcome_ids": list(OUTCOME_IDS),
         "encoder": encoder_id or _stock_id(),
@@ -151,6 +165,10 @@ def fingerprint(files: Sequence[Path], encoder_id: str | None = None) -> str:
         h.update(Path(path).name.encode() + b"\0")
         h.update(hashlib.sha256(Path(path).read_bytes()).digest())
     return h.hexdigest()
+
+
+def _neighbour_settings() -> dict:
+    return {"k": NEIGHBOURS, "temperature": NEIGHBOUR_TEMPERATURE, "weight": NEIGHBOUR_WEIGHT}
 
 
 def _stock_id() -> str:
@@ -196,6 +214,7 @@ class OutcomeExtractor:
         meta: dict,
         encoder=None,
         encoder_file: Path | None = None,
+        neighbours: NeighbourVote | None = None,
     ) -> None:
         self._word = word_vec
         self._char = char_vec
@@ -217,6 +236,8 @@ class OutcomeExtractor:
         #: The ONNX file of the sentence encoder the weights were fitted on (None: stock).
         self.encoder_file = Path(encoder_file) if encoder_file else None
         self._col = {c: i for i, c in enumerate(self.classes)}
+        self._neighbours = neighbours
+        self.neighbour_weight = float(meta.get("neighbours", {}).get("weight", 0.0))
 
     # ----------------------------------------------------------------- training
     @classmethod
@@ -243,8 +264,12 @@ class OutcomeExtractor:
             if not files:
                 raise FileNotFoundError(f"no outcome training files in {TRAINING_DIR}")
             statements = load_training_statements(files)
-        statements = list(statements)
-        random.Random(SEED).shuffle(statements)
+        real = list(statements)
+        statements = real + augment.two_part_statements(real)
+        order = list(range(len(statements)))
+        random.Random(SEED).shuffle(order)
+        statements = [statements[i] for i in order]
+        is_real = np.array([i < len(real) for i in order])
         encoder = encoder or _encoder_for(encoder_file)
         texts = [s.text for s in statements]
         embeddings = encoder.encode(texts)
@@ -269,23 +294,32 @@ class OutcomeExtractor:
         for row, label in enumerate(model.classes_):
             coef[label] = model.coef_[row]
             intercept[label] = model.intercept_[row]
+        shares = np.zeros((len(statements), len(classes)), dtype=np.float32)
+        for i, s in enumerate(statements):
+            for label, share in label_shares(s.outcomes).items():
+                shares[i, index[label]] = share
+        neighbours = NeighbourVote(
+            embeddings[is_real], shares[is_real], NEIGHBOURS, NEIGHBOUR_TEMPERATURE
+        )
         meta = {
             "fingerprint": fingerprint(files, encoder_id) if files else None,
             "features_version": FEATURES_VERSION,
             "encoder": encoder_id or _stock_id(),
             "decision_point": DECISION_POINT,
+            "neighbours": _neighbour_settings(),
             "training_files": [Path(f).name for f in files],
-            "n_statements": len(statements),
+            "n_statements": len(real),
+            "n_two_part": len(statements) - len(real),
             "sklearn": sklearn.__version__,
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "train_seconds": round(time.perf_counter() - started, 2),
         }
         log.info(
             "Trained outcome extractor on %d statements in %.1f s",
-            len(statements),
+            len(real),
             meta["train_seconds"],
         )
-        return cls(word, char, coef, intercept, classes, meta, encoder, encoder_file)
+        return cls(word, char, coef, intercept, classes, meta, encoder, encoder_file, neighbours)
 
     # ----------------------------------------------------------------- persistence
     def save(self, directory: str | Path) -> Path:
@@ -308,6 +342,7 @@ class OutcomeExtractor:
                 intercept=self._intercept,
                 word_idf=self._word.idf_.astype(np.float64),
                 char_idf=self._char.idf_.astype(np.float64),
+                **self._neighbour_arrays(),
             )
         vocab = directory / f"vocab{tmp}.json"
         vocab.write_text(
@@ -329,6 +364,14 @@ class OutcomeExtractor:
         log.info("Saved outcome extractor to %s", directory)
         return directory
 
+    def _neighbour_arrays(self) -> dict[str, np.ndarray]:
+        if self._neighbours is None:
+            return {}
+        return {
+            "neighbour_vectors": self._neighbours.vectors,
+            "neighbour_shares": self._neighbours.shares,
+        }
+
     @classmethod
     def load(cls, directory: str | Path, encoder=None) -> OutcomeExtractor:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -339,6 +382,15 @@ class OutcomeExtractor:
         with np.load(directory / "model.npz", allow_pickle=False) as arrays:
             coef, intercept = arrays["coef"], arrays["intercept"]
             word_idf, char_idf = arrays["word_idf"], arrays["char_idf"]
+            neighbours = None
+            if "neighbour_vectors" in arrays:
+                settings = meta.get("neighbours", {})
+                neighbours = NeighbourVote(
+                    arrays["neighbour_vectors"],
+                    arrays["neighbour_shares"],
+                    settings.get("k", NEIGHBOURS),
+                    settings.get("temperature", NEIGHBOUR_TEMPERATURE),
+                )
         word = TfidfVectorizer(**_WORD_PARAMS)
         word.vocabulary_ = vocab["word"]
         word.idf_ = word_idf
@@ -350,7 +402,9 @@ class OutcomeExtractor:
         if str(meta.get("encoder", "")).startswith("tuned:") and encoder_file is None:
             raise ValueError(f"{directory} was trained on a tuned encoder it does not hold")
         log.info("Loaded outcome extractor from %s", directory)
-        return cls(word, char, coef, intercept, vocab["classes"], meta, encoder, encoder_file)
+        return cls(
+            word, char, coef, intercept, vocab["classes"], meta, encoder, encoder_file, neighbours
+        )
 
     # ----------------------------------------------------------------- prediction
     @property
@@ -406,8 +460,9 @@ class OutcomeExtractor:
         return [oid for oid in OUTCOME_IDS if oid in wanted]
 
     def _probabilities(self, texts: list[str], allowed: list[str]) -> np.ndarray:
+        vectors = self.encoder.encode(texts)
         logits = (
-            self.encoder.encode(texts) @ self._w_emb
+            vectors @ self._w_emb
             + self._word_scorer.scores(texts)
             + self._char_scorer.scores(texts)
             + self._intercept
@@ -417,6 +472,8 @@ class OutcomeExtractor:
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         probs = exp / exp.sum(axis=1, keepdims=True)
+        if self._neighbours is not None and self.neighbour_weight > 0:
+            probs = blend(probs, self._neighbours.vote(vectors, cols), self.neighbour_weight)
         return probs[:, :-1]
 
 

@@ -7,7 +7,8 @@ graph of the source file, tuned matrices as float32 (see ``minilm.write_onnx``),
 assistant runs it with onnxruntime and no PyTorch. The extractor then fits its own
 classifier on the tuned sentence vectors.
 
-A statement with two ids is trained towards half of each. The word embeddings stay as they
+A statement with two ids is trained towards half of each; two-part statements joined from the
+training lines (:mod:`bot.outcomes.augment`) are added to them. The word embeddings stay as they
 are: they are most of the weights, and tuning them on a few thousand sentences would only
 forget words the statements do not use. Before it writes ``OUT``, the command checks that
 onnxruntime's vectors from the written file match PyTorch's.
@@ -28,6 +29,7 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
+from bot.outcomes.augment import two_part_statements
 from bot.outcomes.encoder import TOKENIZER_PATH
 from bot.outcomes.extractor import (
     NONE_LABEL,
@@ -191,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     if not statements:
         parser.error("the data files hold no statements")
     settings = {**SETTINGS, "epochs": args.epochs, "body_lr": args.lr}
+    statements += two_part_statements(
+        statements, share=settings["two_part_share"], seed=settings["two_part_seed"]
+    )
     started = time.perf_counter()
     encoder = fine_tune(statements, settings)
     tmp = args.out.with_name(args.out.name + ".tmp")
