@@ -295,9 +295,7 @@ class OutcomeExtractor:
             coef[label] = model.coef_[row]
             intercept[label] = model.intercept_[row]
         shares = np.zeros((len(statements), len(classes)), dtype=np.float32)
-        for i, s in enumerate(statements):
-            for label, share in label_shares(s.outcomes).items():
-                shares[i, index[label]] = share
+        shares[rows, labels] = weights  # the regression's rows, one line of shares a statement
         neighbours = NeighbourVote(
             embeddings[is_real], shares[is_real], NEIGHBOURS, NEIGHBOUR_TEMPERATURE
         )
