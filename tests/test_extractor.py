@@ -206,6 +206,8 @@ HELD_OUT = [
     "outcomes_unseen.yml",
     "outcomes_fresh.yml",
     "outcomes_indirect.yml",
+    "outcomes_blind.yml",
+    "outcomes_blind2.yml",
 ]
 
 
