@@ -21,9 +21,9 @@ DATA = Path(__file__).parent / "data"
 # check 0.915 / 0.911 / 0.889 / 1.000, indirect 0.699 / 0.701 / 0.624 / 0.967, the majority of
 # three readings (readings/README.md) 0.734 / 0.733 / 0.684 / 0.974, blind 0.706 / 0.705 /
 # 0.662 / 0.788, blind2 0.719 / 0.721 / 0.635 / 0.879.
-# Each floor sits a little below, at least one statement's worth on the small sets; the
-# fine-tuning is deterministic on one machine, but another seed or order of the training lines
-# moves dev micro-F1 by about 0.03. Raise them as it improves.
+# Each floor sits a little below; the fine-tuning is deterministic (a fresh clone tuned a
+# bit-identical encoder), but another seed or order of the training lines moves dev micro-F1 by
+# about 0.03. Raise them as it improves.
 FLOORS = {
     "outcomes_dev.yml": {
         "micro_f1": 0.8,
