@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -175,3 +176,38 @@ def test_cli_end_to_end(tmp_path):
         assert key in metrics
     assert metrics["none_accuracy"] == 1.0
     assert metrics["micro_f1"] > 0.5
+
+
+def _evaluate(path: Path, model_dir: Path):
+    args = argparse.Namespace(
+        file=path, threshold=None, ignore_role=False, model_dir=model_dir, sweep=False
+    )
+    return ev.run(args)
+
+
+def test_a_model_asked_for_by_its_folder_is_scored_as_it_is(tmp_path, capsys):
+    from bot.outcomes.extractor import OutcomeExtractor
+
+    data = tmp_path / "tiny.yml"
+    data.write_text(
+        "statements:\n"
+        '  - {text: "I am scared on my own at night", outcomes: [feeling_safe]}\n'
+        '  - {text: "I feel unsafe since the break-in", outcomes: [feeling_safe]}\n'
+        '  - {text: "thanks", outcomes: []}\n'
+    )
+    model_dir = tmp_path / "model"
+    OutcomeExtractor.train([data]).save(model_dir)
+    saved = (model_dir / "meta.json").read_text()
+
+    assert _evaluate(data, model_dir) == 0
+    out, err = capsys.readouterr()
+    assert "trained on other data" in err  # not nlu_data/outcomes: a warning, no retraining
+    assert json.loads(out.strip().splitlines()[-1])["n"] == 3
+    assert (model_dir / "meta.json").read_text() == saved
+
+    assert _evaluate(data, tmp_path / "nothing") == 2
+    assert "holds no outcome model" in capsys.readouterr().err
+    (model_dir / "model.npz").write_bytes(b"garbage")
+    assert _evaluate(data, model_dir) == 2
+    assert "cannot be loaded" in capsys.readouterr().err
+    assert (model_dir / "meta.json").read_text() == saved

@@ -179,6 +179,23 @@ def test_stale_fingerprint_retrains(tmp_path, encoder_dir):
     assert not list(tmp_path.glob("model.tmp-*")) and not list(tmp_path.glob("model.old-*"))
 
 
+def test_trains_on_data_with_a_single_outcome_and_none(tmp_path, encoder_dir):
+    """Two classes: scikit-learn keeps one row of weights, the extractor needs both."""
+    data = tmp_path / "two.yml"
+    data.write_text(
+        "statements:\n"
+        '  - {text: "I am scared on my own at night", outcomes: [feeling_safe]}\n'
+        '  - {text: "I feel unsafe since the break-in", outcomes: [feeling_safe]}\n'
+        '  - {text: "thanks", outcomes: []}\n'
+        '  - {text: "ok", outcomes: []}\n'
+    )
+    model = ex.OutcomeExtractor.train([data])
+    safe = model.score("I am scared on my own at night")["feeling_safe"][0]
+    assert safe > model.score("thanks").get("feeling_safe", (0.0, ""))[0]
+    assert ids(model.predict("I am scared on my own at night")) == ["feeling_safe"]
+    assert model.predict("thanks") == []
+
+
 def test_get_extractor_is_cached(monkeypatch, model):
     monkeypatch.setattr(ex, "ensure_model", lambda directory: (model, False))
     ex.reset_cache()

@@ -24,6 +24,7 @@ from pathlib import Path
 from bot.outcomes.evaluation import (
     EvaluationDataError,
     LabelledStatement,
+    ModelDirError,
     compute_metrics,
     fmt_score,
     load_model,
@@ -97,7 +98,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--majority", type=Path, default=None, help="write the majority reading to this file"
     )
     parser.add_argument(
-        "--model-dir", type=Path, default=None, help="model directory (default: OUTCOME_MODEL_DIR)"
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="score the model saved in this folder as it is (default: OUTCOME_MODEL_DIR)",
     )
 
 
@@ -124,7 +128,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: cannot write {args.majority} ({exc.strerror})", file=sys.stderr)
             return 2
     if args.with_model:
-        label_sets.append(_model_reading(readings[0], args.model_dir))
+        try:
+            label_sets.append(_model_reading(readings[0], args.model_dir))
+        except ModelDirError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         names.append(MODEL_READER)
 
     width = max(len(n) for n in names)

@@ -206,12 +206,35 @@ def sweep(
     return [(t, compute_metrics(gold, predictions_at(scores, t))["micro_f1"]) for t in thresholds]
 
 
+class ModelDirError(ValueError):
+    """``--model-dir`` holds no model that can be loaded; the message says why."""
+
+
 def load_model(model_dir: Path | None = None):
-    """The extractor in ``model_dir`` (trained there if missing or stale), else the
-    process-wide one from ``OUTCOME_MODEL_DIR``."""
+    """The extractor in ``model_dir`` exactly as saved, else the process-wide one from
+    ``OUTCOME_MODEL_DIR`` (trained there first if missing or stale).
+
+    A model asked for by its folder is never retrained: comparing models must not replace
+    the one being compared. When it was trained on other data than ``nlu_data/outcomes``
+    holds now, a warning says so on standard error and it is scored as it is.
+    """
     from bot.outcomes import extractor as ex
 
-    return ex.ensure_model(model_dir)[0] if model_dir is not None else ex.get_extractor()
+    if model_dir is None:
+        return ex.get_extractor()
+    if not (Path(model_dir) / "meta.json").is_file():
+        raise ModelDirError(f"{model_dir} holds no outcome model (no meta.json)")
+    try:
+        model = ex.OutcomeExtractor.load(model_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelDirError(f"the outcome model in {model_dir} cannot be loaded: {exc}") from exc
+    if ex.is_stale(model_dir):
+        print(
+            f"warning: {model_dir} was trained on other data or settings than the current "
+            "ones; scoring it as it is",
+            file=sys.stderr,
+        )
+    return model
 
 
 def score_statements(
@@ -244,7 +267,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ignore-role", action="store_true", help="score every statement over all 30 ids"
     )
     parser.add_argument(
-        "--model-dir", type=Path, default=None, help="model directory (default: OUTCOME_MODEL_DIR)"
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="score the model saved in this folder as it is (default: OUTCOME_MODEL_DIR, "
+        "retrained first if stale)",
     )
     parser.add_argument(
         "--sweep", action="store_true", help="also print micro-F1 over thresholds on stderr"
@@ -257,7 +284,11 @@ def run(args: argparse.Namespace) -> int:
     except EvaluationDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    model = load_model(args.model_dir)
+    try:
+        model = load_model(args.model_dir)
+    except ModelDirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     threshold = args.threshold
     if threshold is None:
         from bot.settings import get_settings

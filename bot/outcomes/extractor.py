@@ -291,9 +291,10 @@ class OutcomeExtractor:
         # LogisticRegression only keeps the classes it saw; put rows in ``classes`` order.
         coef = np.zeros((len(classes), features.shape[1]), dtype=np.float32)
         intercept = np.full(len(classes), -1e4, dtype=np.float32)
+        seen_coef, seen_intercept = _softmax_rows(model.coef_, model.intercept_)
         for row, label in enumerate(model.classes_):
-            coef[label] = model.coef_[row]
-            intercept[label] = model.intercept_[row]
+            coef[label] = seen_coef[row]
+            intercept[label] = seen_intercept[row]
         shares = np.zeros((len(statements), len(classes)), dtype=np.float32)
         shares[rows, labels] = weights  # the regression's rows, one line of shares a statement
         neighbours = NeighbourVote(
@@ -484,6 +485,17 @@ def above_threshold(scores: dict[str, tuple[float, str]], threshold: float) -> l
     ]
     found.sort(key=lambda f: (-f.confidence, OUTCOME_IDS.index(f.outcome_id)))
     return found
+
+
+def _softmax_rows(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One row of weights per class seen, scored with a softmax.
+
+    With two classes scikit-learn keeps a single row ``w`` for the second; the softmax of
+    ``(-w/2, w/2)`` is the same sigmoid, so both classes get a row.
+    """
+    if coef.shape[0] == 1:
+        return np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+    return coef, intercept
 
 
 def _stack(embeddings: np.ndarray, *sparse_parts):
