@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,6 +111,32 @@ def test_failed_fine_tuning_says_why_and_leaves_nothing(encoder_dir, tiny, tmp_p
         tuned.ensure_tuned_encoder([tiny], python=broken)
     assert "out of memory while tuning" in str(caught.value)
     assert not tuned.encoder_path([tiny], encoder_dir).parent.exists()
+
+
+_TARGETS_SCRIPT = """
+import json, sys
+from bot.outcomes.extractor import load_training_statements
+from bot.outcomes.finetune.train import targets
+classes = ["feeling_safe", "having_things_to_do", "seeing_people", "none"]
+print(json.dumps(targets(load_training_statements([sys.argv[1]]), classes).tolist()))
+"""
+
+
+def test_fine_tuning_targets_share_two_ids_and_mark_no_outcome(tiny):
+    """The training targets, computed in the fine-tuning environment (PyTorch)."""
+    done = subprocess.run(
+        [str(get_settings().outcome_finetune_python), "-c", _TARGETS_SCRIPT, str(tiny)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    target = np.array(json.loads(done.stdout))
+    assert target.shape == (6, 4)
+    np.testing.assert_allclose(target.sum(axis=1), 1.0)
+    np.testing.assert_allclose(target[0], [1, 0, 0, 0])  # one id
+    np.testing.assert_allclose(target[4], [0, 0.5, 0.5, 0])  # two ids: half each
+    np.testing.assert_allclose(target[5], [0, 0, 0, 1])  # no outcome
 
 
 def test_fingerprint_follows_data_and_settings(tiny, monkeypatch):
