@@ -178,11 +178,10 @@ def test_cli_end_to_end(tmp_path):
     assert metrics["micro_f1"] > 0.5
 
 
-def _evaluate(path: Path, model_dir: Path):
-    args = argparse.Namespace(
-        file=path, threshold=None, ignore_role=False, model_dir=model_dir, sweep=False
-    )
-    return ev.run(args)
+def _evaluate(path: Path, model_dir: Path) -> int:
+    parser = argparse.ArgumentParser()
+    ev.add_arguments(parser)
+    return ev.run(parser.parse_args([str(path), "--model-dir", str(model_dir)]))
 
 
 def test_a_model_asked_for_by_its_folder_is_scored_as_it_is(tmp_path, capsys):

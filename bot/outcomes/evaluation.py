@@ -281,12 +281,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         statements = load_statements(args.file)
-    except EvaluationDataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
         model = load_model(args.model_dir)
-    except ModelDirError as exc:
+    except (EvaluationDataError, ModelDirError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     threshold = args.threshold
