@@ -164,3 +164,31 @@ def test_train_command_says_what_is_missing_without_a_traceback(
     get_settings.cache_clear()
     assert main(["train-outcomes"]) == 2
     assert "OUTCOME_ENCODER must be one of" in capsys.readouterr().err
+
+
+def test_untrainable_data_is_a_clear_error_before_any_fine_tuning(
+    encoder_dir, tmp_path, monkeypatch, capsys
+):
+    """One kind of statement, or an unknown id: a one-line error naming the problem, found
+    before minutes of fine-tuning (here the fine-tuning environment is missing, so reaching
+    it would be a different error)."""
+    from bot.cli import main
+
+    monkeypatch.setenv("OUTCOME_FINETUNE_PYTHON", str(tmp_path / "no-such-python"))
+    get_settings.cache_clear()
+    only_small_talk = tmp_path / "small_talk.yml"
+    only_small_talk.write_text('statements:\n  - {text: "ok"}\n  - {text: "ta", outcomes: []}\n')
+    with pytest.raises(ex.TrainingDataError, match="only 'none'.*at least two kinds"):
+        ex.ensure_model(tmp_path / "model", files=[only_small_talk])
+    with pytest.raises(ex.TrainingDataError, match="only 'feeling_safe'"):
+        ex.OutcomeExtractor.train(
+            statements=[ex.TrainingStatement("scared at night", ("feeling_safe",))]
+        )
+
+    unknown = tmp_path / "unknown.yml"
+    unknown.write_text(TINY + '  - {text: "I want to fly", outcomes: [flying]}\n')
+    monkeypatch.setattr(ex, "training_files", lambda: [unknown])
+    assert main(["train-outcomes", "--model-dir", str(tmp_path / "model")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {unknown}:8: unknown outcome id 'flying'"), err
+    assert not (tmp_path / "model").exists() and not encoder_dir.exists()

@@ -90,6 +90,12 @@ def parse_statements(
 
 def load_statements(path: str | Path) -> list[LabelledStatement]:
     """Read and validate a labelled file; every problem is an :class:`EvaluationDataError`."""
+    data, lines = read_yaml(path)
+    return parse_statements(data, str(path), lines)
+
+
+def read_yaml(path: str | Path) -> tuple[object, list[int | None] | None]:
+    """A labelled file's parsed YAML and the line of each statement, not yet validated."""
     import yaml
 
     path = Path(path)
@@ -99,12 +105,16 @@ def load_statements(path: str | Path) -> list[LabelledStatement]:
         raise EvaluationDataError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise EvaluationDataError(f"{path}: cannot read ({exc})") from None
+    # One parse gives both the nodes (for line numbers) and the data; libyaml when present.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(raw)
     try:
-        data = yaml.safe_load(raw)
-        lines = _item_lines(yaml.compose(raw))
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise EvaluationDataError(f"{path}: not valid YAML ({exc})") from None
-    return parse_statements(data, str(path), lines)
+    finally:
+        loader.dispose()
+    return data, _item_lines(node)
 
 
 def _item_lines(node) -> list[int | None] | None:

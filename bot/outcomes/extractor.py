@@ -116,21 +116,38 @@ def training_files(directory: Path = TRAINING_DIR) -> list[Path]:
     return sorted(p for p in Path(directory).glob("*.yml") if p.is_file())
 
 
-def load_training_statements(files: Iterable[Path]) -> list[TrainingStatement]:
-    """Read ``statements: [{text, outcomes}]`` files; unknown ids are an error."""
-    import yaml
+class TrainingDataError(ValueError):
+    """The outcome training files cannot be trained on; the message says which and why."""
 
-    known = set(OUTCOME_IDS)
+
+def load_training_statements(files: Iterable[Path]) -> list[TrainingStatement]:
+    """Read ``statements: [{text, outcomes}]`` files, checked as evaluation files are: a file
+    that is not such YAML, a statement with no text or an unknown id is a
+    :class:`TrainingDataError` naming the file and line."""
+    from bot.outcomes.evaluation import EvaluationDataError, parse_statements, read_yaml
+
     out: list[TrainingStatement] = []
     for path in files:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        for item in data.get("statements") or []:
-            ids = tuple(item.get("outcomes") or ())
-            unknown = [i for i in ids if i not in known]
-            if unknown:
-                raise ValueError(f"{path}: unknown outcome id(s) {unknown}")
-            out.append(TrainingStatement(str(item["text"]), ids))
+        try:
+            data, lines = read_yaml(path)
+            parse_statements(data, str(path), lines)
+        except EvaluationDataError as exc:
+            raise TrainingDataError(str(exc)) from None
+        for item in data["statements"]:  # the ids in the order they were written
+            out.append(TrainingStatement(item["text"], tuple(item.get("outcomes") or ())))
     return out
+
+
+def check_trainable(statements: Sequence[TrainingStatement]) -> None:
+    """A :class:`TrainingDataError` unless the statements teach at least two things (an id
+    and "no outcome", or two ids): a classifier cannot learn from one."""
+    labels = {label for s in statements for label in label_shares(s.outcomes)}
+    if len(labels) < 2:
+        heard = f"only {sorted(labels)[0]!r}" if labels else "no statements"
+        raise TrainingDataError(
+            f"the outcome training data has {heard}: it needs at least two kinds of "
+            "statement (an outcome id and no-outcome lines, or two ids)"
+        )
 
 
 def label_shares(outcomes: Sequence[str]) -> dict[str, float]:
@@ -262,9 +279,10 @@ class OutcomeExtractor:
         files = list(files) if files is not None else training_files()
         if statements is None:
             if not files:
-                raise FileNotFoundError(f"no outcome training files in {TRAINING_DIR}")
+                raise TrainingDataError(f"no outcome training files in {TRAINING_DIR}")
             statements = load_training_statements(files)
         real = list(statements)
+        check_trainable(real)
         statements = real + augment.two_part_statements(real)
         order = list(range(len(statements)))
         random.Random(SEED).shuffle(order)
@@ -562,6 +580,9 @@ def ensure_model(
 
 def _train_and_replace(files: Sequence[Path], directory: Path) -> OutcomeExtractor:
     """Train on ``files`` (tuning the encoder first if it is not kept yet) and save."""
+    if not files:
+        raise TrainingDataError(f"no outcome training files in {TRAINING_DIR}")
+    check_trainable(load_training_statements(files))  # before minutes of fine-tuning
     encoder_file, encoder_id = encoder_choice(files)
     if encoder_file is not None:
         from bot.outcomes.tuned import ensure_tuned_encoder

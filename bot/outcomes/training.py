@@ -32,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         model, trained = ex.ensure_model(directory, force=args.force)
+    except ex.TrainingDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except TuningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
