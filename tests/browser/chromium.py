@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
+#: Where the browser tests save their screenshots: ``var/screenshots/``, so that a test run
+#: leaves the work tree as it was; ``SCREENSHOTS=docs make test`` refreshes the README's own.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / (
+    "docs" if os.environ.get("SCREENSHOTS") == "docs" else "var/screenshots"
+)
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = (

@@ -7,8 +7,8 @@ screen at 400% zoom); an axe-core scan (injected from node_modules) of the chat 
 summary with no serious or critical violations; ``<script>`` in a message shown as text; a
 voice message through Chromium's fake microphone (an espeak-ng recording), confirmed and
 stored marked as transcribed; "Finish and clear" leaving nothing on screen or in storage.
-Saves docs/chat.png and docs/chat-phone.png. Fails (does not skip) when Chromium, espeak-ng
-or the front-end files are missing.
+Saves chat.png and chat-phone.png in var/screenshots/ (docs/ with ``SCREENSHOTS=docs``).
+Fails (does not skip) when Chromium, espeak-ng or the front-end files are missing.
 """
 
 from __future__ import annotations
@@ -32,13 +32,12 @@ from bot.review import create_app
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.models import Conversation, Person, Statement
 from tests.assistant import fresh_assistant
-from tests.browser.chromium import require, start_chromium, wait
+from tests.browser.chromium import SCREENSHOTS, require, start_chromium, wait
 from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 VENDOR = ROOT / "bot" / "review" / "static" / "vendor"
 SPOKEN = "I like walking my dog in the park every morning"
@@ -185,14 +184,14 @@ def only_local_requests(driver, base: str) -> None:
 
 
 def screenshot(driver, name: str, width: int, *, top: bool = False) -> None:
-    """Save docs/``name``: the whole page if it fits in 2600 pixels, else its end
-    (or its beginning with ``top``)."""
-    DOCS.mkdir(exist_ok=True)
+    """Save ``name`` in ``SCREENSHOTS``: the whole page if it fits in 2600 pixels, else its
+    end (or its beginning with ``top``)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.set_window_size(width, 1400)
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(width, min(max(height, 700), 2600))
     driver.execute_script("window.scrollTo(0, arguments[0] ? 0 : document.body.scrollHeight)", top)
-    driver.save_screenshot(str(DOCS / name))
+    driver.save_screenshot(str(SCREENSHOTS / name))
 
 
 # ------------------------------------------------------------------------------ tests

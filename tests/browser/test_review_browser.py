@@ -2,14 +2,14 @@
 
 Starts the app on a free port in a thread with a temporary SQLite database, signs in, opens
 a person, follows a chart bar to its statements, checks markup in a person's words is shown
-as text, and saves screenshots of the three main views to docs/. Fails (does not skip) when
-Chromium is missing: install it with ``apt-get install -y chromium chromium-driver``.
+as text, and saves screenshots of the three main views in var/screenshots/ (docs/ with
+``SCREENSHOTS=docs``). Fails (does not skip) when Chromium is missing: install it with
+``apt-get install -y chromium chromium-driver``.
 """
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -18,11 +18,9 @@ from werkzeug.serving import make_server
 from bot.review import create_app
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
-from tests.browser.chromium import start_chromium
+from tests.browser.chromium import SCREENSHOTS, start_chromium
 from tests.ports import free_port
 from tests.review_helpers import PASSWORD, SCRIPT_WORDS, add_practitioner, build_sample
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +50,10 @@ def browser(tmp_path_factory):
 
 
 def _screenshot(driver, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1100, min(max(height, 800), 3000))
-    driver.save_screenshot(str(DOCS / name))
+    driver.save_screenshot(str(SCREENSHOTS / name))
     driver.set_window_size(1100, 1400)
 
 
