@@ -138,6 +138,13 @@ def load_training_statements(files: Iterable[Path]) -> list[TrainingStatement]:
     return out
 
 
+def _statements_from(files: Sequence[Path]) -> list[TrainingStatement]:
+    """The statements of ``files``; having none is a :class:`TrainingDataError`."""
+    if not files:
+        raise TrainingDataError(f"no outcome training files in {TRAINING_DIR}")
+    return load_training_statements(files)
+
+
 def check_trainable(statements: Sequence[TrainingStatement]) -> None:
     """A :class:`TrainingDataError` unless the statements teach at least two things (an id
     and "no outcome", or two ids): a classifier cannot learn from one."""
@@ -277,11 +284,7 @@ class OutcomeExtractor:
 
         started = time.perf_counter()
         files = list(files) if files is not None else training_files()
-        if statements is None:
-            if not files:
-                raise TrainingDataError(f"no outcome training files in {TRAINING_DIR}")
-            statements = load_training_statements(files)
-        real = list(statements)
+        real = list(statements) if statements is not None else _statements_from(files)
         check_trainable(real)
         statements = real + augment.two_part_statements(real)
         order = list(range(len(statements)))
@@ -580,15 +583,16 @@ def ensure_model(
 
 def _train_and_replace(files: Sequence[Path], directory: Path) -> OutcomeExtractor:
     """Train on ``files`` (tuning the encoder first if it is not kept yet) and save."""
-    if not files:
-        raise TrainingDataError(f"no outcome training files in {TRAINING_DIR}")
-    check_trainable(load_training_statements(files))  # before minutes of fine-tuning
+    statements = _statements_from(files)
+    check_trainable(statements)  # before minutes of fine-tuning
     encoder_file, encoder_id = encoder_choice(files)
     if encoder_file is not None:
         from bot.outcomes.tuned import ensure_tuned_encoder
 
         encoder_file = ensure_tuned_encoder(files)
-    extractor = OutcomeExtractor.train(files, encoder_file=encoder_file, encoder_id=encoder_id)
+    extractor = OutcomeExtractor.train(
+        files, statements=statements, encoder_file=encoder_file, encoder_id=encoder_id
+    )
     _replace_dir(extractor, directory)
     if encoder_file is not None:  # the model's own copy outlives the encoder cache
         extractor.encoder_file = directory / ENCODER_FILE
