@@ -13,7 +13,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
+from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -64,6 +67,7 @@ def latest_transcribed(tracker: Tracker) -> bool:
 # all, well inside Rasa's action timeout, so a database that blips or restarts quickly costs
 # the person nothing, and one that stays down gets an honest answer soon.
 STORAGE_RETRY_DELAYS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
+STORAGE_TROUBLE = "utter_storage_trouble"
 
 
 def with_storage(dispatcher: CollectingDispatcher, work: Callable[[Session], T], failed: T) -> T:
@@ -94,8 +98,27 @@ def with_storage(dispatcher: CollectingDispatcher, work: Callable[[Session], T],
         except SQLAlchemyError:
             logger.exception("Database error while handling a message")
             break
-    dispatcher.utter_message(response="utter_storage_trouble")
+    dispatcher.utter_message(response=STORAGE_TROUBLE)
     return failed
+
+
+def storage_failed(dispatcher: CollectingDispatcher) -> bool:
+    """Whether this action has already told the person that storage failed."""
+    return any(m.get("response") == STORAGE_TROUBLE for m in dispatcher.messages)
+
+
+def only_the_form_ran_since_message(tracker: Tracker, form: str) -> bool:
+    """Whether ``form`` is running straight after the person's message (no rule in between).
+
+    Rasa then rejects the form's turn if its validation took no answer, and the rules answer
+    the message instead; nothing the validation said reaches the person.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") not in (form, "action_listen"):
+            return False  # a rule answered a side remark and handed back to the form
+    return False
 
 
 class NamedAction(Action, ABC):
@@ -111,7 +134,52 @@ class ConversationFormValidation(FormValidationAction, ABC):
 
     A side remark (help, stop, distress...) is left unextracted, so the form steps aside and
     the rules in ``nlu_data/rules/control.yml`` answer it and return to the form.
+
+    The validation also asks the form's next question whenever Rasa would (``ask``), so a
+    turn costs one call to the action server instead of two: the domain has no
+    ``action_ask_<slot>`` or ``utter_ask_<slot>`` for such a slot, and Rasa then leaves the
+    asking to the validation (``FormAction._ask_for_slot``). Forms whose question is a plain
+    ``utter_ask_<slot>`` keep the default ``ask``, which says nothing. Naming the next slot
+    when the form opens also spares Rasa's second validation call at opening.
     """
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validate as rasa_sdk does, then ask the next question if the form goes on."""
+        events = await super().run(dispatcher, tracker, domain)  # also updates tracker.slots
+        slots = self.domain_slots(domain)
+        took_answer = any(e.get("event") == "slot" and e.get("name") in slots for e in events)
+        stopped = any(
+            e.get("event") == "slot" and e.get("name") == REQUESTED_SLOT and e.get("value") is None
+            for e in events
+        )
+        next_slot = next((slot for slot in slots if tracker.get_slot(slot) is None), None)
+        if stopped or next_slot is None or storage_failed(dispatcher):
+            return events
+        opening = tracker.get_slot(REQUESTED_SLOT) is None  # Rasa has asked nothing yet
+        side_remark = not (opening or took_answer)
+        if side_remark and only_the_form_ran_since_message(tracker, self.form_name()):
+            return events
+        asked = self.ask(next_slot, dispatcher, tracker, domain, answered=took_answer)
+        if opening:  # Rasa would otherwise run this validation a second time to find the slot
+            asked.append(SlotSet(REQUESTED_SLOT, next_slot))
+        return [*events, *asked]
+
+    def ask(
+        self,
+        slot: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        *,
+        answered: bool,
+    ) -> list[EventType]:
+        """Ask for ``slot``; ``answered``: the person's message was just taken as an answer.
+
+        The default says nothing: Rasa asks with the domain's ``utter_ask_<slot>``.
+        """
+        return []
 
     @abstractmethod
     def name(self) -> str:

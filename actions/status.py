@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from actions.base import (
     ConversationFormValidation,
-    NamedAction,
     latest_intent,
     latest_message_id,
     latest_transcribed,
     person_key,
+    storage_failed,
     with_storage,
 )
 from bot.dialogue import service
@@ -28,7 +28,8 @@ DONE = "done"
 
 
 class ValidateStatusForm(ConversationFormValidation):
-    """Stores the status of the outcome just asked about; free words are kept as a statement.
+    """Stores the status of the outcome just asked about (free words are kept as a
+    statement), then asks about the next one.
 
     Slots: ``status_answer``, ``status_outcome``, ``pending_status``.
     """
@@ -79,19 +80,19 @@ class ValidateStatusForm(ConversationFormValidation):
 
         return with_storage(dispatcher, work, failed={"status_answer": None})
 
-
-class ActionAskStatusAnswer(NamedAction):
-    """Asks how things are with the next outcome that has no status yet, quoting the person.
-
-    Slots: ``status_outcome``.
-    """
-
-    def name(self) -> str:
-        return "action_ask_status_answer"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def ask(
+        self,
+        slot: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        *,
+        answered: bool,
     ) -> list[EventType]:
+        """How things are with the next outcome that has no status yet, quoting the person.
+
+        Slots: ``status_outcome``.
+        """
         channel, user_id = person_key(tracker)
 
         def next_outcome(s: Session) -> tuple[str, str, bool] | None:
@@ -106,7 +107,8 @@ class ActionAskStatusAnswer(NamedAction):
 
         found = with_storage(dispatcher, next_outcome, failed=None)
         if found is None:
-            dispatcher.utter_message(response="utter_not_understood")
+            if not storage_failed(dispatcher):
+                dispatcher.utter_message(response="utter_not_understood")
             return []
         outcome_id, quote, first_asked = found
         if first_asked and tracker.get_slot("status_outcome") is None:

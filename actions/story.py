@@ -21,7 +21,7 @@ from actions.base import (
     with_storage,
 )
 from bot.dialogue import service
-from bot.dialogue.topics import ANYTHING_ELSE, OPENING, next_topic
+from bot.dialogue.topics import ANYTHING_ELSE, OPENING, current_prompt, next_topic
 from bot.dialogue.wording import phrase, short_quote
 from bot.storage import repository as repo
 
@@ -29,7 +29,8 @@ SHORT_ANSWER_WORDS = 8
 
 
 class ValidateStoryForm(ConversationFormValidation):
-    """Stores each answer verbatim with the outcomes heard in it and reflects it back.
+    """Stores each answer verbatim with the outcomes heard in it, reflects it back and asks
+    the next question.
 
     The form keeps going (``story`` stays empty) until the person says that's all.
     Slots: ``story``, ``pending_status``, ``role``.
@@ -86,7 +87,7 @@ class ValidateStoryForm(ConversationFormValidation):
                 outcomes=len(heard.found),
                 unsure=bool(heard.unsure),
             )
-            if heard.unsure:  # the ask action offers the two likeliest, plus "something else"
+            if heard.unsure:  # ``ask`` offers the two likeliest, plus "something else"
                 first, second = heard.unsure
                 return {
                     "story": None,
@@ -116,49 +117,20 @@ class ValidateStoryForm(ConversationFormValidation):
 
         return with_storage(dispatcher, work, failed={"story": None})
 
-
-CLARIFY_PROMPT = "utter_ask_clarify"
-
-
-def ask_clarify(dispatcher: CollectingDispatcher, clarify: dict[str, Any]) -> None:
-    """'Is that more about A or B?', with a button for each and one for something else."""
-    (first, quote), (second, _) = list(clarify["options"].items())[:2]
-    buttons = [
-        {"title": phrase(o).capitalize(), "payload": f'/clarify{{"outcome": "{o}"}}'}
-        for o in (first, second)
-    ]
-    buttons.append({"title": "Something else", "payload": '/clarify{"outcome": "none"}'})
-    dispatcher.utter_message(
-        response=CLARIFY_PROMPT,
-        quote=short_quote(quote, 20).rstrip(" .?"),
-        first=phrase(first),
-        second=phrase(second),
-        buttons=buttons,
-    )
-
-
-def answered_just_now(tracker: Tracker) -> bool:
-    """Whether the latest message was taken as an answer (the form set ``story`` after it)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "slot" and event.get("name") == "story":
-            return True
-    return False
-
-
-class ActionAskStory(NamedAction):
-    """Asks the next open question: the opening, a follow-up not yet asked, or "anything else?".
-
-    Slots: ``role``, ``asked_topics``, ``last_prompt``.
-    """
-
-    def name(self) -> str:
-        return "action_ask_story"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def ask(
+        self,
+        slot: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        *,
+        answered: bool,
     ) -> list[EventType]:
+        """The next open question: the opening, a follow-up not yet asked, or "anything else?".
+
+        After a side remark or a pause (nothing answered) the same question comes again.
+        Slots: ``role``, ``asked_topics``, ``last_prompt``, ``clarify``.
+        """
         intent, _ = latest_intent(tracker)
         last_prompt = tracker.get_slot("last_prompt")
         if intent == "add_more":
@@ -171,9 +143,8 @@ class ActionAskStory(NamedAction):
         if clarify:
             ask_clarify(dispatcher, clarify)
             return [SlotSet("last_prompt", CLARIFY_PROMPT)]
-        if last_prompt and not answered_just_now(tracker):
-            # back after a side remark or a pause: the same question again, not a new one
-            dispatcher.utter_message(response=last_prompt)
+        if last_prompt and not answered:
+            dispatcher.utter_message(response=current_prompt(last_prompt))
             return []
         channel, user_id = person_key(tracker)
 
@@ -198,6 +169,26 @@ class ActionAskStory(NamedAction):
             SlotSet("asked_topics", [*asked, topic.name]),
             SlotSet("last_prompt", topic.response),
         ]
+
+
+CLARIFY_PROMPT = "utter_ask_clarify"
+
+
+def ask_clarify(dispatcher: CollectingDispatcher, clarify: dict[str, Any]) -> None:
+    """'Is that more about A or B?', with a button for each and one for something else."""
+    (first, quote), (second, _) = list(clarify["options"].items())[:2]
+    buttons = [
+        {"title": phrase(o).capitalize(), "payload": f'/clarify{{"outcome": "{o}"}}'}
+        for o in (first, second)
+    ]
+    buttons.append({"title": "Something else", "payload": '/clarify{"outcome": "none"}'})
+    dispatcher.utter_message(
+        response=CLARIFY_PROMPT,
+        quote=short_quote(quote, 20).rstrip(" .?"),
+        first=phrase(first),
+        second=phrase(second),
+        buttons=buttons,
+    )
 
 
 class ActionAddMore(NamedAction):

@@ -178,31 +178,9 @@ class ActionRewordItem(NamedAction):
         return [SlotSet("reword_target", outcome_id), SlotSet("new_wording", None)]
 
 
-class ActionAskNewWording(NamedAction):
-    """Quotes the current words and asks how the person would like to put it."""
-
-    def name(self) -> str:
-        return "action_ask_new_wording"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        outcome_id = tracker.get_slot("reword_target")
-        channel, user_id = person_key(tracker)
-
-        def quote(s: Session) -> str:
-            conversation = service.conversation_for(s, channel, user_id)
-            return repo.best_quote(s, conversation, outcome_id) if conversation else ""
-
-        current = with_storage(dispatcher, quote, failed="")
-        dispatcher.utter_message(
-            response="utter_ask_new_wording", quote=quote_before_full_stop(current)
-        )
-        return []
-
-
 class ValidateRewordForm(ConversationFormValidation):
-    """Stores the person's new words for an outcome; the earlier words are kept, marked removed.
+    """Asks for and stores the person's new words for an outcome; the earlier words are kept,
+    marked removed.
 
     Slots: ``new_wording``, ``reword_target``.
     """
@@ -240,3 +218,26 @@ class ValidateRewordForm(ConversationFormValidation):
             return {"new_wording": None}
         dispatcher.utter_message(response="utter_reworded")
         return {"new_wording": str(value), "reword_target": None}
+
+    def ask(
+        self,
+        slot: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        *,
+        answered: bool,
+    ) -> list[EventType]:
+        """Quotes the current words and asks how the person would like to put it."""
+        outcome_id = tracker.get_slot("reword_target")
+        channel, user_id = person_key(tracker)
+
+        def quote(s: Session) -> str:
+            conversation = service.conversation_for(s, channel, user_id)
+            return repo.best_quote(s, conversation, outcome_id) if conversation else ""
+
+        current = with_storage(dispatcher, quote, failed="")
+        dispatcher.utter_message(
+            response="utter_reword_question", quote=quote_before_full_stop(current)
+        )
+        return []

@@ -10,8 +10,8 @@ from actions.control import ActionBriefAnswer, ActionPause, ActionResume, Action
 from actions.my_data import ActionAskDelete, ActionDeleteMyData, ActionShowMyData
 from actions.role import ValidateRoleForm
 from actions.safety import ActionHandleDistress
-from actions.status import ActionAskStatusAnswer, ValidateStatusForm
-from actions.story import ActionAddMore, ActionAskStory, ValidateStoryForm
+from actions.status import ValidateStatusForm
+from actions.story import ActionAddMore, ValidateStoryForm
 from actions.summary import (
     ActionRemoveItem,
     ActionRewordItem,
@@ -52,6 +52,14 @@ def say(text: str, intent: str = "tell", sender: str = SENDER, **slots):
             active_loop="story_form",
         ),
     )
+
+
+def after_remark(action, text: str, intent: str, slots: dict, loop: str, slot: str):
+    """Run a form's validation as Rasa does when the form takes over again after a rule
+    answered a side remark (the remark is still the latest message)."""
+    t = tracker(text=text, intent=intent, slots={**slots, "requested_slot": slot}, active_loop=loop)
+    t.events.append({"event": "action", "name": "action_brief_answer"})
+    return run(action, t)
 
 
 def conversation(s) -> Conversation:
@@ -171,8 +179,10 @@ def test_story_is_stored_verbatim_with_outcomes_and_reflected(app_db):
         heard = [t.outcome_id for t in statement.tags]
     assert "seeing_people" in heard
     assert slots_set(events)["pending_status"] is True
-    assert responses(messages) == ["utter_reflect_outcomes"]
+    # reflected back, then the next question in the same reply: people were heard already
+    assert responses(messages) == ["utter_reflect_outcomes", "utter_followup_support"]
     assert messages[0]["quote"] and "seeing people" in messages[0]["phrases"]
+    assert slots_set(events)["asked_topics"] == ["support"]
 
 
 def test_the_same_message_delivered_twice_is_stored_once(app_db):
@@ -208,11 +218,13 @@ def test_a_long_story_that_starts_with_hello_is_still_heard(app_db):
 
 def test_thats_all_finishes_only_once_something_was_said(app_db):
     consent()
-    events, _ = say("that's all", intent="done")
-    assert slots_set(events) == {"story": None}
+    events, messages = say("that's all", intent="done")
+    assert slots_set(events) == {"story": None, "last_prompt": "utter_opening"}
+    assert responses(messages) == ["utter_need_one_thing"]
     say("My neighbour pops in most days and that keeps me going")
-    events, _ = say("that's all", intent="done")
+    events, messages = say("that's all", intent="done")
     assert slots_set(events)["story"] == "done"
+    assert messages == []  # the story form is done: the status questions come next
     with app_db.begin() as s:
         assert [t for (t,) in s.execute(select(Statement.text))] == [
             "My neighbour pops in most days and that keeps me going"
@@ -222,38 +234,26 @@ def test_thats_all_finishes_only_once_something_was_said(app_db):
 def test_i_dont_know_is_kept_and_answered_with_examples(app_db):
     consent()
     events, messages = say("I don't know", intent="dont_know")
-    assert messages == []
-    _, asked = run(
-        ActionAskStory(),
-        tracker(text="I don't know", intent="dont_know", slots=TALKING, active_loop="story_form"),
-    )
-    assert responses(asked) == ["utter_examples"]
+    assert responses(messages) == ["utter_examples"]  # no reflection of "I don't know"
 
 
 def test_follow_ups_move_to_what_has_not_been_heard(app_db):
     consent()
-    _, first = run(
-        ActionAskStory(),
-        tracker(
-            text="I get support", intent="role_person", slots=TALKING, active_loop="story_form"
-        ),
+    # the form opens (no active loop yet): it asks the opening and names its slot, so Rasa
+    # does not run the validation a second time
+    events, first = run(
+        ValidateStoryForm(), tracker(text="I get support", intent="role_person", slots=TALKING)
     )
-    assert responses(first) == ["utter_ask_story"]
-    say("My sister visits every week and I love seeing her")
-    events, asked = run(
-        ActionAskStory(), tracker(text="x", slots=TALKING, active_loop="story_form")
-    )
-    assert responses(asked) == ["utter_followup_support"]  # people already heard
+    assert responses(first) == ["utter_opening"]
+    assert slots_set(events) == {"last_prompt": "utter_opening", "requested_slot": "story"}
+    events, asked = say("My sister visits every week and I love seeing her")
+    assert responses(asked)[-1] == "utter_followup_support"  # people already heard
     assert slots_set(events)["asked_topics"] == ["support"]
-    _, again = run(
-        ActionAskStory(),
-        tracker(
-            text="help",
-            intent="help",
-            slots={**TALKING, "last_prompt": "utter_followup_support"},
-            active_loop="story_form",
-        ),
-    )
+    slots = {**TALKING, "last_prompt": "utter_followup_support", "asked_topics": ["support"]}
+    # a side remark straight after the question: nothing taken, nothing said, so Rasa hands
+    # the message to the rules
+    assert say("help", intent="help", **slots) == ([], [])
+    _, again = after_remark(ValidateStoryForm(), "help", "help", slots, "story_form", "story")
     assert responses(again) == ["utter_followup_support"]  # after a side remark, the same question
 
 
@@ -267,7 +267,7 @@ def test_storage_failure_is_told_honestly_and_keeps_the_question_open(monkeypatc
     dispose_default()
     events, messages = say("I like the bowls club")
     assert slots_set(events) == {"story": None}
-    assert responses(messages) == ["utter_storage_trouble"]
+    assert responses(messages) == ["utter_storage_trouble"]  # once, and no new question
 
 
 def heard_two_outcomes() -> None:
@@ -278,14 +278,14 @@ def heard_two_outcomes() -> None:
 
 def test_status_is_asked_for_each_outcome_quoting_the_person(app_db):
     heard_two_outcomes()
-    events, messages = run(
-        ActionAskStatusAnswer(),
-        tracker(text="that's all", intent="done", slots=TALKING, active_loop="status_form"),
+    events, messages = run(  # the status form opens after "that's all"
+        ValidateStatusForm(), tracker(text="that's all", intent="done", slots=TALKING)
     )
     asked = slots_set(events)["status_outcome"]
     assert responses(messages) == ["utter_status_intro", "utter_ask_status"]
     assert "my friends" in messages[1]["quote"]
-    events, _ = run(
+    assert slots_set(events)["requested_slot"] == "status_answer"
+    events, messages = run(
         ValidateStatusForm(),
         tracker(
             text="/status_partly",
@@ -295,6 +295,8 @@ def test_status_is_asked_for_each_outcome_quoting_the_person(app_db):
         ),
     )
     assert slots_set(events)["status_answer"] is None  # more to ask
+    assert responses(messages) == ["utter_ask_status"]  # the next one, without the intro
+    assert slots_set(events)["status_outcome"] not in (None, asked)
     with app_db.begin() as s:
         assert s.execute(select(OutcomeStatus.outcome_id, OutcomeStatus.status)).all() == [
             (asked, "partly")
@@ -312,8 +314,9 @@ def test_free_words_instead_of_a_status_are_kept(app_db):
             active_loop="status_form",
         ),
     )
-    assert slots_set(events) == {"status_answer": None}
-    assert responses(messages) == ["utter_status_kept_words"]
+    # the same outcome is asked about again
+    assert slots_set(events) == {"status_answer": None, "status_outcome": "seeing_people"}
+    assert responses(messages) == ["utter_status_kept_words", "utter_ask_status"]
     with app_db.begin() as s:
         assert (
             "well it depends on the week really"
@@ -532,14 +535,19 @@ def test_not_understood_answers_and_waits():
 
 
 @pytest.mark.parametrize(
-    ("action", "slot", "loop"),
+    ("action", "slot", "loop", "question"),
     [
-        (ValidateStoryForm, "story", "story_form"),
-        (ValidateStatusForm, "status_answer", "status_form"),
-        (ValidateRewordForm, "new_wording", "reword_form"),
+        (ValidateStoryForm, "story", "story_form", ["utter_go_ahead"]),
+        (
+            ValidateStatusForm,
+            "status_answer",
+            "status_form",
+            ["utter_status_intro", "utter_ask_status"],
+        ),
+        (ValidateRewordForm, "new_wording", "reword_form", ["utter_reword_question"]),
     ],
 )
-def test_a_reset_slot_when_a_form_opens_stores_nothing(app_db, action, slot, loop):
+def test_a_reset_slot_when_a_form_opens_stores_nothing(app_db, action, slot, loop, question):
     heard_two_outcomes()
     t = tracker(
         text="/add_more",
@@ -549,8 +557,8 @@ def test_a_reset_slot_when_a_form_opens_stores_nothing(app_db, action, slot, loo
     )
     t.events.append({"event": "slot", "name": slot, "value": None})
     events, messages = run(action(), t)
-    assert slots_set(events) == {slot: None}
-    assert messages == []
+    assert slots_set(events)[slot] is None
+    assert responses(messages) == question  # the form's question, and nothing else
     with app_db.begin() as s:
         assert "None" not in s.execute(select(Statement.text)).scalars().all()
         assert len(s.execute(select(Statement)).all()) == 2
@@ -577,14 +585,18 @@ def test_after_a_pause_the_same_question_is_asked_again(app_db):
     consent()
     say("My sister visits every week and I love seeing her")
     slots = {**TALKING, "last_prompt": "utter_followup_support", "asked_topics": ["support"]}
-    _, asked = run(
-        ActionAskStory(), tracker(text="no", intent="deny", slots=slots, active_loop="story_form")
-    )
+    # back after "carry on": the form opens again, nothing answered
+    _, asked = run(ValidateStoryForm(), tracker(text="no", intent="deny", slots=slots))
     assert responses(asked) == ["utter_followup_support"]
-    answered = tracker(text="They should knock first", slots=slots, active_loop="story_form")
-    answered.events.append({"event": "slot", "name": "story", "value": None})
-    _, asked = run(ActionAskStory(), answered)
-    assert responses(asked) == ["utter_followup_change"]
+    _, asked = say("They should knock first", **slots)
+    assert responses(asked)[-1] == "utter_followup_change"
+
+
+def test_a_question_saved_under_its_old_name_is_asked_under_the_new_one(app_db):
+    consent()
+    slots = {**TALKING, "last_prompt": "utter_ask_story"}  # a conversation from before the rename
+    _, asked = after_remark(ValidateStoryForm(), "thanks", "thanks", slots, "story_form", "story")
+    assert responses(asked) == ["utter_opening"]
 
 
 def test_goodbye_mid_conversation_is_a_pause(app_db):
@@ -602,14 +614,12 @@ def test_goodbye_mid_conversation_is_a_pause(app_db):
 
 
 def test_rewording_quotes_the_current_words(app_db):
-    from actions.summary import ActionAskNewWording
-
     heard_two_outcomes()
     t = tracker(
         text="/reword_item", intent="reword_item", slots={**TALKING, "reword_target": "reliability"}
     )
-    _, messages = run(ActionAskNewWording(), t)
-    assert responses(messages) == ["utter_ask_new_wording"]
+    _, messages = run(ValidateRewordForm(), t)  # the reword form opens
+    assert responses(messages) == ["utter_reword_question"]
     assert messages[0]["quote"] == "The carers come at different times every day, I never know when"
 
 
@@ -629,16 +639,12 @@ def test_when_unsure_the_assistant_asks_which_and_tags_the_choice(app_db, always
     consent()
     events, messages = say("The carers come at different times every day, I never know when")
     clarify = slots_set(events)["clarify"]
-    assert messages == []  # no guess reflected back
     options = list(clarify["options"])
     assert len(options) == 2 and "reliability" in options
     with app_db.begin() as s:
         assert s.execute(select(Statement)).scalar_one().tags == []
-    events, asked = run(
-        ActionAskStory(),
-        tracker(text="x", slots={**TALKING, "clarify": clarify}, active_loop="story_form"),
-    )
-    assert responses(asked) == ["utter_ask_clarify"]
+    asked = messages
+    assert responses(asked) == ["utter_ask_clarify"]  # no guess reflected back, a question
     assert [b["payload"] for b in asked[0]["buttons"]][-1] == '/clarify{"outcome": "none"}'
     assert slots_set(events)["last_prompt"] == "utter_ask_clarify"
     entity = [{"entity": "outcome", "value": "reliability"}]
@@ -652,7 +658,7 @@ def test_when_unsure_the_assistant_asks_which_and_tags_the_choice(app_db, always
             active_loop="story_form",
         ),
     )
-    assert responses(messages) == ["utter_clarified"]
+    assert responses(messages) == ["utter_clarified", "utter_followup_people"]
     assert slots_set(events)["clarify"] is None
     with app_db.begin() as s:
         tags = s.execute(select(Statement)).scalar_one().tags
@@ -677,7 +683,7 @@ def test_something_else_keeps_the_words_untagged(app_db, always_unsure):
             active_loop="story_form",
         ),
     )
-    assert responses(messages) == ["utter_clarify_none"]
+    assert responses(messages) == ["utter_clarify_none", "utter_followup_people"]
     with app_db.begin() as s:
         assert s.execute(select(Statement)).scalar_one().tags == []
 
@@ -686,7 +692,7 @@ def test_never_two_clarifying_questions_in_a_row(app_db, always_unsure):
     consent()
     events, messages = say("I miss my friends, I never see anyone", last_prompt="utter_ask_clarify")
     assert "clarify" not in slots_set(events) or slots_set(events)["clarify"] is None
-    assert responses(messages) == ["utter_reflect_outcomes"]
+    assert responses(messages) == ["utter_reflect_outcomes", "utter_followup_support"]
 
 
 def test_a_very_long_story_is_kept_in_part_and_the_person_told(app_db):

@@ -37,8 +37,17 @@ CARER_TOPICS = (
     Topic("caring_role", _ids_in("managing_caring_role"), "utter_followup_caring_role"),
     Topic("services", _ids_in("carer_process"), "utter_followup_services"),
 )
-OPENING = "utter_ask_story"
+# Not ``utter_ask_story``: Rasa would say a response of that name itself after every turn of
+# the story form, and the form's validation asks instead (``actions.base``).
+OPENING = "utter_opening"
 ANYTHING_ELSE = "utter_ask_anything_else"
+# Prompts under the names conversations saved before a rename may still hold in ``last_prompt``.
+RENAMED_PROMPTS = {"utter_ask_story": OPENING}
+
+
+def current_prompt(prompt: str) -> str:
+    """The response to repeat for a ``last_prompt`` value, under its current name."""
+    return RENAMED_PROMPTS.get(prompt, prompt)
 
 
 def topics_for_role(role: str | None) -> tuple[Topic, ...]:
