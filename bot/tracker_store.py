@@ -9,6 +9,7 @@ no words of theirs). Configured in ``endpoints.yml``.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -18,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot import rasa_speedups
 from bot.storage.db import tune_sqlite
@@ -104,22 +106,54 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         return await super().retrieve(sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Save as Rasa does, then remember the tracker if it is what the database now holds."""
-        self._forget_saved(tracker.sender_id)
-        await super().save(tracker)
-        if forget_marker(tracker) is not None:
-            return  # never keep a deleted person's words in memory
+        """Save as Rasa does, then remember the tracker if it is what the database now holds.
+
+        When the tracker is the one this process saved and handed back on this turn, the
+        database holds its first ``length`` events (checked when it was handed back; Rasa's
+        lock keeps other instances out until the turn is saved), so only the rest are
+        written, with no queries to count what is stored.
+        """
+        with self._saved_lock:
+            saved = self._saved.pop(tracker.sender_id, None)
+        known = saved is not None and saved.tracker is tracker and forget_marker(tracker) is None
+        await self.stream_events(tracker)
         with self.session_scope() as session:
-            in_session = self._event_query(
-                session, tracker.sender_id, fetch_events_from_all_sessions=False
-            ).count()
-            stamp = self._stamp(session, tracker.sender_id)
-        if in_session != len(tracker.events):
-            return  # e.g. a new session started: the next read replays only that session
+            if known:
+                new_events = list(itertools.islice(tracker.events, saved.length, None))
+            else:
+                new_events = list(self._additional_events(session, tracker))
+            rows = [self._row(tracker.sender_id, event) for event in new_events]
+            session.add_all(rows)
+            session.flush()  # gives the rows their ids
+            newest = max((row.id for row in rows), default=saved.stamp[1] if known else None)
+            session.commit()
+            if forget_marker(tracker) is not None:
+                return  # never keep a deleted person's words in memory
+            if known and not any(isinstance(e, SessionStarted) for e in new_events):
+                stamp = (saved.stamp[0] + len(rows), newest)
+            else:
+                in_session = self._event_query(
+                    session, tracker.sender_id, fetch_events_from_all_sessions=False
+                ).count()
+                if in_session != len(tracker.events):
+                    return  # e.g. a new session started: the next read replays only that one
+                stamp = self._stamp(session, tracker.sender_id)
         with self._saved_lock:
             self._saved[tracker.sender_id] = _Saved(tracker, len(tracker.events), stamp)
             while len(self._saved) > CACHE_SIZE:
                 self._saved.popitem(last=False)
+
+    def _row(self, sender_id: str, event: Event) -> Any:
+        """The database row Rasa's ``SQLTrackerStore.save`` writes for ``event``."""
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
 
     def _forget_saved(self, sender_id: str) -> None:
         with self._saved_lock:

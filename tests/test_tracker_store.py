@@ -124,3 +124,27 @@ def test_a_new_session_and_a_deletion_are_not_reused(tmp_path):
     asyncio.run(s.save(again))
     assert asyncio.run(s.retrieve("web:1")) is not again
     assert words(asyncio.run(s.retrieve("web:1"))) == []
+
+
+def test_a_turn_on_the_tracker_handed_back_writes_its_new_events_without_counting(tmp_path):
+    import sqlalchemy as sa
+
+    s = store(tmp_path)
+    asyncio.run(s.save(conversation("web:1", "first")))
+    statements: list[str] = []
+    sa.event.listen(
+        s.engine, "before_cursor_execute", lambda *args: statements.append(args[2].split()[0])
+    )
+    for line in ("second", "third"):
+        tracker = asyncio.run(s.retrieve("web:1"))
+        statements.clear()
+        tracker.update(UserUttered(line, {"name": "tell"}))
+        tracker.update(ActionExecuted("action_listen"))
+        asyncio.run(s.save(tracker))
+        assert set(statements) == {"INSERT"}, statements  # no query to count what is stored
+
+    # what it wrote is exactly what a store without the memory reads back, and its record of
+    # the database (count, newest id) is right: the next turn reuses the tracker
+    fresh = store(tmp_path)
+    assert list(asyncio.run(fresh.retrieve("web:1")).events) == list(tracker.events)
+    assert asyncio.run(s.retrieve("web:1")) is tracker
