@@ -236,7 +236,9 @@ class ValidateRewordForm(ConversationFormValidation):
             conversation = service.conversation_for(s, channel, user_id)
             return repo.best_quote(s, conversation, outcome_id) if conversation else ""
 
-        current = with_storage(dispatcher, quote, failed="")
+        current: str | None = with_storage(dispatcher, quote, failed=None)
+        if current is None:
+            return []  # the person has been told storage failed: no question with no words
         dispatcher.utter_message(
             response="utter_reword_question", quote=quote_before_full_stop(current)
         )

@@ -623,6 +623,21 @@ def test_rewording_quotes_the_current_words(app_db):
     assert messages[0]["quote"] == "The carers come at different times every day, I never know when"
 
 
+def test_rewording_when_storage_is_down_says_so_once_and_asks_nothing(monkeypatch, app_db):
+    heard_two_outcomes()
+    from bot.settings import get_settings
+    from bot.storage.db import dispose_default
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    dispose_default()
+    t = tracker(
+        text="/reword_item", intent="reword_item", slots={**TALKING, "reword_target": "reliability"}
+    )
+    _, messages = run(ValidateRewordForm(), t)
+    assert responses(messages) == ["utter_storage_trouble"]  # not a question quoting nothing
+
+
 @pytest.fixture
 def always_unsure(monkeypatch):
     """Make every statement fall in the extractor's unsure band."""
