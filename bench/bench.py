@@ -7,7 +7,8 @@ Measures, for both (served the same way: ``rasa run`` with the REST channel, on 
 - turn latency through the REST channel (median, p95) for a scripted conversation: ours is a
   whole personal-outcomes conversation (Rasa + action server + database writes), the
   baseline's is its own dialogue (greet, mood, bot challenge, goodbye);
-- throughput and latency with 1, 10 and 50 concurrent conversations;
+- throughput and latency with 1, 10 and 50 concurrent conversations (one at a time, the two
+  assistants take turns, so a machine whose speed drifts slows both alike);
 - peak resident memory of every server process (``VmHWM`` in ``/proc/<pid>/status``);
 - outcome extraction time per statement (``bot.outcomes.extractor``), in this process;
 - with ``--profile``: where the action server spends its time (cProfile), written to
@@ -241,6 +242,37 @@ class Stack:
     def stop(self) -> None:
         for process in self.processes.values():
             stop(process)
+
+
+def run_alternating(stacks: list[Stack], conversations: int) -> dict[str, dict]:
+    """``conversations`` scripted conversations on each stack, one at a time, taking turns.
+
+    Each of ours follows one of the baseline's, so both meet the machine as it is at that
+    moment: on a shared machine whose speed drifts by 10-40% over minutes, their ratio then
+    measures the assistants, not the drift.
+    """
+    latencies: dict[str, list[float]] = {stack.name: [] for stack in stacks}
+    seconds = dict.fromkeys(latencies, 0.0)
+    completed = dict.fromkeys(latencies, 0)
+    with httpx.Client(timeout=300) as http:
+        for i in range(conversations):
+            for stack in stacks:
+                c = Conversation(http, stack.url, f"bench:{uuid.uuid4().hex[:10]}-{i}")
+                started = time.perf_counter()
+                completed[stack.name] += stack.script(c)
+                seconds[stack.name] += time.perf_counter() - started
+                latencies[stack.name] += c.latencies
+    return {
+        name: {
+            "concurrent": 1,
+            "conversations": conversations,
+            "completed": completed[name],
+            "seconds": round(seconds[name], 2),
+            "turns_per_s": round(len(lat) / seconds[name], 2),
+            **summary(lat),
+        }
+        for name, lat in latencies.items()
+    }
 
 
 def rasa_command(port: int, model: Path, endpoints: Path, credentials: Path) -> list[str]:
@@ -487,10 +519,13 @@ def main(argv: list[str] | None = None) -> int:
         base.results.update(training_s=round(base_train, 1), startup_s=round(base.startup_s, 1))
         ours.results.update(training_s=round(our_train, 1), startup_s=round(ours.startup_s, 1))
 
+        print(f"{args.conversations} conversations on each, one at a time, taking turns")
         for stack in (base, ours):
-            print(f"{stack.name}: {args.conversations} conversations, one at a time", flush=True)
             run_load(stack.url, stack.script, 1, 2)  # warm-up, not counted
-            stack.results["single"] = run_load(stack.url, stack.script, 1, args.conversations)
+        single = run_alternating([base, ours], args.conversations)
+        for stack in (base, ours):
+            stack.results["single"] = single[stack.name]
+        for stack in (base, ours):
             for level in args.levels:
                 print(f"{stack.name}: {level} concurrent conversations", flush=True)
                 stack.results[f"concurrent_{level}"] = run_load(
