@@ -148,8 +148,17 @@ class ActionStartAgain(NamedAction):
         return [ActiveLoop(None), AllSlotsReset()]
 
 
+def latest_choices(tracker: Tracker) -> list[dict]:
+    """The buttons of the assistant's latest message, if it offered any."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return list((event.get("data") or {}).get("buttons") or [])
+    return []
+
+
 class ActionNotUnderstood(NamedAction):
-    """Says kindly that the message was not understood, and waits for the next one.
+    """Says kindly that the message was not understood, offers the same choices again (the
+    reply asks the person to choose one), and waits for the next message.
 
     The message stays in the tracker store; reverting it only stops it steering the dialogue.
     """
@@ -160,5 +169,5 @@ class ActionNotUnderstood(NamedAction):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_not_understood")
+        dispatcher.utter_message(response="utter_not_understood", buttons=latest_choices(tracker))
         return [UserUtteranceReverted()]

@@ -531,7 +531,25 @@ def test_not_understood_answers_and_waits():
 
     events, messages = run(ActionNotUnderstood(), tracker(text="/skip", intent="skip"))
     assert responses(messages) == ["utter_not_understood"]
+    assert messages[0]["buttons"] == []  # nothing was offered, so nothing to offer again
     assert events == [{"event": "rewind", "timestamp": None}]
+
+
+def test_not_understood_offers_the_same_choices_again():
+    from actions.control import ActionNotUnderstood
+
+    offered = [
+        {"title": "Yes, save it", "payload": "/confirm_summary"},
+        {"title": "Add more", "payload": "/add_more"},
+    ]
+    t = tracker(text="4", intent="nlu_fallback")
+    t.events[:0] = [
+        {"event": "bot", "text": "Shall I save it?", "data": {"buttons": offered}},
+        {"event": "action", "name": "action_listen"},
+    ]
+    _, messages = run(ActionNotUnderstood(), t)
+    assert responses(messages) == ["utter_not_understood"]
+    assert messages[0]["buttons"] == offered
 
 
 @pytest.mark.parametrize(
