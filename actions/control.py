@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from actions.base import NamedAction, latest_intent, person_key, with_storage
 from bot.dialogue import service
+from bot.dialogue.interruptions import greeting_reply
 from bot.storage import repository as repo
 
 BRIEF_ANSWERS = {
@@ -19,7 +20,6 @@ BRIEF_ANSWERS = {
     "thanks": "utter_you_are_welcome",
     "out_of_scope": "utter_out_of_scope",
     "dont_know": "utter_take_your_time",
-    "greet": "utter_welcome_back",
     "resume": "utter_welcome_back",
 }
 
@@ -60,6 +60,9 @@ class ActionBriefAnswer(NamedAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         intent, _ = latest_intent(tracker)
+        if intent == "greet":
+            dispatcher.utter_message(response=greeting_reply(tracker.events))
+            return []
         dispatcher.utter_message(response=BRIEF_ANSWERS.get(intent or "", "utter_help"))
         return []
 

@@ -178,3 +178,22 @@ def test_a_quote_before_a_full_stop_loses_its_own():
     assert quote_before_full_stop("We have tea in the garden.") == "We have tea in the garden"
     assert quote_before_full_stop("Can I go out?") == "Can I go out?"
     assert quote_before_full_stop("and so on...  ") == "and so on"
+
+
+def test_a_hello_just_after_the_assistant_spoke_is_not_a_welcome_back():
+    from bot.dialogue.interruptions import AWAY_AFTER_S, greeting_reply
+
+    def events(gap: float) -> list[dict]:
+        return [
+            {
+                "event": "bot",
+                "text": "Is it ok for me to keep what you tell me?",
+                "timestamp": 100.0,
+            },
+            {"event": "action", "name": "action_listen", "timestamp": 100.1},
+            {"event": "user", "text": "hello", "timestamp": 100.0 + gap},
+        ]
+
+    assert greeting_reply(events(5)) == "utter_hello_here"
+    assert greeting_reply(events(AWAY_AFTER_S + 1)) == "utter_welcome_back"  # back the next day
+    assert greeting_reply([{"event": "user", "text": "hi"}]) == "utter_welcome_back"

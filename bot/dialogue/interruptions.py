@@ -44,3 +44,27 @@ def is_interruption(intent: str | None, confidence: float | None, text: str | No
     if confidence is not None and confidence < needed:
         return False
     return len((text or "").split()) <= MAX_INTERRUPTION_WORDS
+
+
+# A "hello" this long after the assistant last spoke is someone coming back to the chat.
+AWAY_AFTER_S = 10 * 60
+
+
+def greeting_reply(events: list[dict]) -> str:
+    """The reply to a "hello" mid-conversation: "welcome back" after a while away, a plain
+    hello when the assistant has only just spoken (the question then comes again).
+
+    ``events``: the tracker's events as the action server sees them, the greeting last.
+    """
+    greeting = None
+    for event in reversed(events):
+        if event.get("event") == "user":
+            if greeting is not None:
+                break  # the assistant said nothing in between
+            greeting = event
+        elif event.get("event") == "bot" and greeting is not None:
+            said, spoke = greeting.get("timestamp"), event.get("timestamp")
+            if said is not None and spoke is not None and said - spoke < AWAY_AFTER_S:
+                return "utter_hello_here"
+            break
+    return "utter_welcome_back"
