@@ -161,21 +161,16 @@ class ConversationFormValidation(FormValidationAction, ABC):
         side_remark = not (opening or took_answer)
         if side_remark and only_the_form_ran_since_message(tracker, self.form_name()):
             return events
-        asked = self.ask(next_slot, dispatcher, tracker, domain, answered=took_answer)
+        asked = self.ask(dispatcher, tracker, answered=took_answer)
         if opening:  # Rasa would otherwise run this validation a second time to find the slot
             asked.append(SlotSet(REQUESTED_SLOT, next_slot))
         return [*events, *asked]
 
     def ask(
-        self,
-        slot: str,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        *,
-        answered: bool,
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, *, answered: bool
     ) -> list[EventType]:
-        """Ask for ``slot``; ``answered``: the person's message was just taken as an answer.
+        """Ask for the form's next slot; ``answered``: the person's message was just taken
+        as an answer (``tracker.slots`` already hold what the validation set).
 
         The default says nothing: Rasa asks with the domain's ``utter_ask_<slot>``.
         """

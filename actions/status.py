@@ -81,13 +81,7 @@ class ValidateStatusForm(ConversationFormValidation):
         return with_storage(dispatcher, work, failed={"status_answer": None})
 
     def ask(
-        self,
-        slot: str,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        *,
-        answered: bool,
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, *, answered: bool
     ) -> list[EventType]:
         """How things are with the next outcome that has no status yet, quoting the person.
 

@@ -118,13 +118,7 @@ class ValidateStoryForm(ConversationFormValidation):
         return with_storage(dispatcher, work, failed={"story": None})
 
     def ask(
-        self,
-        slot: str,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        *,
-        answered: bool,
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, *, answered: bool
     ) -> list[EventType]:
         """The next open question: the opening, a follow-up not yet asked, or "anything else?".
 

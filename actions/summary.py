@@ -220,13 +220,7 @@ class ValidateRewordForm(ConversationFormValidation):
         return {"new_wording": str(value), "reword_target": None}
 
     def ask(
-        self,
-        slot: str,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        *,
-        answered: bool,
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, *, answered: bool
     ) -> list[EventType]:
         """Quotes the current words and asks how the person would like to put it."""
         outcome_id = tracker.get_slot("reword_target")
