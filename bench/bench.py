@@ -519,13 +519,14 @@ def main(argv: list[str] | None = None) -> int:
         base.results.update(training_s=round(base_train, 1), startup_s=round(base.startup_s, 1))
         ours.results.update(training_s=round(our_train, 1), startup_s=round(ours.startup_s, 1))
 
-        print(f"{args.conversations} conversations on each, one at a time, taking turns")
+        print(
+            f"{args.conversations} conversations on each, one at a time, taking turns", flush=True
+        )
         for stack in (base, ours):
             run_load(stack.url, stack.script, 1, 2)  # warm-up, not counted
         single = run_alternating([base, ours], args.conversations)
         for stack in (base, ours):
             stack.results["single"] = single[stack.name]
-        for stack in (base, ours):
             for level in args.levels:
                 print(f"{stack.name}: {level} concurrent conversations", flush=True)
                 stack.results[f"concurrent_{level}"] = run_load(

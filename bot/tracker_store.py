@@ -115,7 +115,8 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         """
         with self._saved_lock:
             saved = self._saved.pop(tracker.sender_id, None)
-        known = saved is not None and saved.tracker is tracker and forget_marker(tracker) is None
+        marker = forget_marker(tracker)
+        known = saved is not None and saved.tracker is tracker and marker is None
         await self.stream_events(tracker)
         with self.session_scope() as session:
             if known:
@@ -127,7 +128,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             session.flush()  # gives the rows their ids
             newest = max((row.id for row in rows), default=saved.stamp[1] if known else None)
             session.commit()
-            if forget_marker(tracker) is not None:
+            if marker is not None:
                 return  # never keep a deleted person's words in memory
             if known and not any(isinstance(e, SessionStarted) for e in new_events):
                 stamp = (saved.stamp[0] + len(rows), newest)
