@@ -66,8 +66,14 @@ class ValidateStoryForm(ConversationFormValidation):
                 return answer_clarify(s, conversation)
             if service.is_finishing(intent, text) and service.statement_count(s, conversation):
                 pending = service.pending_status(s, conversation)
-                # status_answer is emptied so the status form asks afresh
-                return {"story": "done", "pending_status": bool(pending), "status_answer": None}
+                # status_answer is emptied so the status form asks afresh; an open "A or B?"
+                # is dropped (the words stay, untagged) so it is not asked after "add more"
+                return {
+                    "story": "done",
+                    "pending_status": bool(pending),
+                    "status_answer": None,
+                    "clarify": None,
+                }
             if service.is_finishing(intent, text):
                 return {"story": None}  # nothing said yet: the question asks for one thing
             if text.startswith("/"):

@@ -721,6 +721,19 @@ def test_something_else_keeps_the_words_untagged(app_db, always_unsure):
         assert s.execute(select(Statement)).scalar_one().tags == []
 
 
+def test_thats_all_in_reply_to_the_clarifying_question_finishes_and_drops_it(app_db, always_unsure):
+    consent()
+    events, _ = say("The carers come at different times every day, I never know when")
+    clarify = slots_set(events)["clarify"]
+    events, messages = say("that's all", intent="done", clarify=clarify)
+    assert slots_set(events)["story"] == "done"
+    assert slots_set(events)["clarify"] is None  # not asked again if they add more later
+    assert messages == []
+    with app_db.begin() as s:
+        statement = s.execute(select(Statement)).scalar_one()
+        assert statement.text.startswith("The carers come") and statement.tags == []
+
+
 def test_never_two_clarifying_questions_in_a_row(app_db, always_unsure):
     consent()
     events, messages = say("I miss my friends, I never see anyone", last_prompt="utter_ask_clarify")
