@@ -156,12 +156,22 @@ def test_ordinary_worries_are_not_a_crisis(text):
 def test_unsure_means_the_likeliest_is_neither_clearly_in_nor_out():
     from bot.dialogue.service import unsure_pair
 
+    band = {"floor": 0.35, "sure": 0.55, "threshold": 0.5}
     scores = {"reliability": (0.45, "q1"), "responded_to": (0.40, "q2"), "listened_to": (0.1, "q3")}
-    first, second = unsure_pair(scores, floor=0.35, sure=0.55)
+    first, second = unsure_pair(scores, **band)
     assert (first.outcome_id, second.outcome_id) == ("reliability", "responded_to")
-    assert unsure_pair({**scores, "reliability": (0.9, "q1")}, floor=0.35, sure=0.55) is None
-    assert unsure_pair({"reliability": (0.2, "q")}, floor=0.35, sure=0.55) is None
-    assert unsure_pair({"reliability": (0.4, "q")}, floor=0.35, sure=0.55) is None  # only one
+    assert unsure_pair({**scores, "reliability": (0.52, "q1")}, **band)  # one, barely heard
+    assert unsure_pair({**scores, "reliability": (0.9, "q1")}, **band) is None
+    assert unsure_pair({"reliability": (0.2, "q")}, **band) is None
+    assert unsure_pair({"reliability": (0.4, "q")}, **band) is None  # only one
+
+
+def test_two_outcomes_both_heard_are_not_a_choice_between_them():
+    from bot.dialogue.service import unsure_pair
+
+    scores = {"reliability": (0.53, "q1"), "responded_to": (0.51, "q2")}
+    assert unsure_pair(scores, floor=0.35, sure=0.55, threshold=0.5) is None
+    assert unsure_pair(scores, floor=0.35, sure=0.55, threshold=0.52) is not None
 
 
 def test_very_long_messages_are_kept_with_a_marker():

@@ -77,14 +77,17 @@ class Heard:
 
 
 def unsure_pair(
-    scores: dict[str, tuple[float, str]], *, floor: float, sure: float
+    scores: dict[str, tuple[float, str]], *, floor: float, sure: float, threshold: float
 ) -> tuple[FoundOutcome, FoundOutcome] | None:
     """The two likeliest outcomes when the likeliest is neither clearly heard nor clearly not
-    (its confidence in ``[floor, sure)``); None when the extractor is sure either way."""
+    (its confidence in ``[floor, sure)``); None when the extractor is sure either way, or when
+    it hears both (each at ``threshold`` or more): "A or B?" would make the person drop one."""
     ranked = sorted(scores.items(), key=lambda kv: -kv[1][0])
     if len(ranked) < 2 or not floor <= ranked[0][1][0] < sure:
         return None
     (a, (ca, qa)), (b, (cb, qb)) = ranked[:2]
+    if cb >= threshold:
+        return None
     return FoundOutcome(a, ca, qa), FoundOutcome(b, cb, qb)
 
 
@@ -108,7 +111,12 @@ def hear(
     text, shortened = storable(text)
     scores = get_extractor().score(text, allowed_ids=ids_for_role(conversation.role))
     unsure = (
-        unsure_pair(scores, floor=settings.outcome_unsure_floor, sure=settings.outcome_sure)
+        unsure_pair(
+            scores,
+            floor=settings.outcome_unsure_floor,
+            sure=settings.outcome_sure,
+            threshold=settings.outcome_threshold,
+        )
         if may_ask
         else None
     )
