@@ -25,6 +25,13 @@ from bot.outcomes.framework import OUTCOMES
 from bot.storage import repository as repo
 
 
+def summary_text(s: Session, conversation) -> str:
+    """The summary as the person sees it and as it is saved."""
+    return render_summary(
+        repo.summary_items(s, conversation), repo.words_without_outcomes(s, conversation)
+    )
+
+
 def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """Dispatch the summary of the person's conversation in progress."""
     channel, user_id = person_key(tracker)
@@ -33,7 +40,7 @@ def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         conversation = service.conversation_for(s, channel, user_id)
         if conversation is None:
             return None
-        return render_summary(repo.summary_items(s, conversation))
+        return summary_text(s, conversation)
 
     text = with_storage(dispatcher, summary, failed=None)
     if text is None:
@@ -115,7 +122,7 @@ class ActionSaveSummary(NamedAction):
             conversation = service.conversation_for(s, channel, user_id)
             if conversation is None:
                 return None
-            body = render_summary(repo.summary_items(s, conversation))
+            body = summary_text(s, conversation)
             repo.save_summary(s, conversation, body)
             return conversation.reference
 

@@ -324,6 +324,18 @@ def test_free_words_instead_of_a_status_are_kept(app_db):
         )
 
 
+def test_summary_and_saved_record_keep_the_words_no_outcome_was_heard_in(app_db):
+    heard_two_outcomes()
+    with app_db.begin() as s:
+        repo.add_statement(s, conversation(s), "My daughter visits on Sundays")
+    _, messages = run(ActionShowSummary(), tracker(text="skip", intent="skip", slots=TALKING))
+    shown = messages[0]["summary"].splitlines()
+    assert shown[-2:] == ["Other things you told me", "- \u201cMy daughter visits on Sundays\u201d"]
+    run(ActionSaveSummary(), tracker(text="yes", intent="confirm_summary", slots=TALKING))
+    with app_db.begin() as s:
+        assert conversation(s).summary.body.splitlines() == shown
+
+
 def test_summary_shows_words_and_saving_gives_a_reference(app_db):
     heard_two_outcomes()
     _, messages = run(ActionShowSummary(), tracker(text="skip", intent="skip", slots=TALKING))

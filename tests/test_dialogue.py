@@ -117,6 +117,20 @@ def test_summary_groups_under_headings_with_the_persons_words_and_status():
     ]
 
 
+def test_summary_ends_with_the_words_no_outcome_was_heard_in():
+    items = [SummaryItem("seeing_people", "quality_of_life", ["I miss my grandson"], None)]
+    text = render_summary(items, ["My daughter visits on Sundays", "it's hard since he passed"])
+    assert text.splitlines() == [
+        "What matters in your life",
+        "- Seeing people who matter to you: \u201cI miss my grandson\u201d",
+        "Other things you told me",
+        "- \u201cMy daughter visits on Sundays\u201d",
+        "- \u201cit's hard since he passed\u201d",
+    ]
+    assert render_summary(items) == "\n".join(text.splitlines()[:2])
+    assert render_summary([], ["My daughter visits on Sundays"]) == ""  # no outcome to check
+
+
 def test_sender_ids_carry_the_channel():
     assert channel_and_user("telegram:12345", "rest") == ("telegram", "12345")
     assert channel_and_user("abc123", "rest") == ("rest", "abc123")

@@ -388,6 +388,24 @@ def test_summary_items_grouped_in_framework_order_then_first_heard(db_sessionmak
     assert items[0].status is None
 
 
+def test_words_without_outcomes_are_the_story_lines_never_tagged_in_order(db_sessionmaker):
+    _, conversation_id = _start(db_sessionmaker, role="person")
+    with db_sessionmaker.begin() as s:
+        c = s.get(Conversation, conversation_id)
+        repo.add_statement(s, c, "My daughter visits on Sundays")
+        repo.add_statement(s, c, "I love my garden.", tags=[("having_things_to_do", 0.9, "garden")])
+        repo.add_statement(s, c, "I can't see the point any more", source="distress")
+        repo.add_statement(s, c, "Staff are late.", tags=[("reliability", 0.8, "Staff are late.")])
+        repo.add_statement(s, c, "It's hard since he passed")
+        repo.remove_outcome(s, c, "reliability")  # taken out of the summary, not put back
+        assert repo.words_without_outcomes(s, c) == [
+            "My daughter visits on Sundays",
+            "It's hard since he passed",
+        ]
+        other = repo.start_conversation(s, c.person)
+        assert repo.words_without_outcomes(s, other) == []
+
+
 def test_summary_items_for_a_carer_follow_carer_groups(db_sessionmaker):
     _, conversation_id = _start(db_sessionmaker, role="carer")
     with db_sessionmaker.begin() as s:

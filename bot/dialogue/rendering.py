@@ -21,8 +21,14 @@ def quoted(text: str, max_words: int = 40) -> str:
     return f"{OPEN_QUOTE}{short_quote(text, max_words)}{CLOSE_QUOTE}"
 
 
-def render_summary(items: Iterable[SummaryItem]) -> str:
-    """The summary grouped under plain headings, each outcome with the person's words."""
+#: The heading over what the person said with no outcome picked out in it.
+OTHER_WORDS_HEADING = "Other things you told me"
+
+
+def render_summary(items: Iterable[SummaryItem], other_words: Iterable[str] = ()) -> str:
+    """The summary grouped under plain headings, each outcome with the person's words, then
+    the person's other words (``other_words``, no outcome heard in them), so none is left out.
+    Empty when no outcome was heard: the other words alone are not a summary to check."""
     lines: list[str] = []
     current_group = None
     for item in items:
@@ -33,6 +39,9 @@ def render_summary(items: Iterable[SummaryItem]) -> str:
         status = f" ({STATUS_WORDS[item.status]})" if item.status in STATUS_WORDS else ""
         words = "; ".join(quoted(q) for q in item.quotes)
         lines.append(f"- {OUTCOMES[item.outcome_id].phrase.capitalize()}{status}: {words}")
+    other = [f"- {quoted(text)}" for text in other_words]
+    if lines and other:
+        lines += [OTHER_WORDS_HEADING, *other]
     return "\n".join(lines)
 
 

@@ -469,6 +469,23 @@ def summary_items(s: Session, conversation: Conversation) -> list[SummaryItem]:
     return sorted(items.values(), key=lambda it: (group_rank(it.group), order[it.outcome_id]))
 
 
+def words_without_outcomes(s: Session, conversation: Conversation) -> list[str]:
+    """What the person said in the conversation in which no outcome was ever heard, in the
+    order said (their story lines; not a message the safety check answered)."""
+    tagged = select(OutcomeTag.statement_id)
+    return list(
+        s.execute(
+            select(Statement.text)
+            .where(
+                Statement.conversation_id == conversation.id,
+                Statement.source == "story",
+                Statement.id.not_in(tagged),
+            )
+            .order_by(Statement.position)
+        ).scalars()
+    )
+
+
 def save_summary(s: Session, conversation: Conversation, body: str) -> Summary:
     """Store the summary the person confirmed, confirm its outcomes and mark it saved."""
     now = utcnow()
