@@ -472,14 +472,14 @@ def summary_items(s: Session, conversation: Conversation) -> list[SummaryItem]:
 def words_without_outcomes(s: Session, conversation: Conversation) -> list[str]:
     """What the person said in the conversation in which no outcome was ever heard, in the
     order said (their story lines; not a message the safety check answered)."""
-    tagged = select(OutcomeTag.statement_id)
+    tagged = select(OutcomeTag.id).where(OutcomeTag.statement_id == Statement.id).exists()
     return list(
         s.execute(
             select(Statement.text)
             .where(
                 Statement.conversation_id == conversation.id,
                 Statement.source == "story",
-                Statement.id.not_in(tagged),
+                ~tagged,
             )
             .order_by(Statement.position)
         ).scalars()
