@@ -23,7 +23,7 @@ from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot import rasa_speedups
-from bot.storage.db import tune_sqlite
+from bot.storage.db import sqlite_pool_options, tune_sqlite
 
 if TYPE_CHECKING:
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -61,7 +61,8 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
     """An ``SQLTrackerStore`` that drops a conversation's history when its data is deleted.
 
     Its engine also checks a pooled connection before use (Rasa's does not, so the first
-    turns after a PostgreSQL restart would fail) and, on SQLite, uses our pragmas (WAL).
+    turns after a PostgreSQL restart would fail) and, on SQLite, uses our pragmas (WAL) and
+    keeps its connections open between turns (:func:`bot.storage.db.sqlite_pool_options`).
 
     It also remembers the tracker it last saved for each conversation. Rasa's store reads
     every event of the conversation and replays them on every message (a third of Rasa's
@@ -76,7 +77,12 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         url = self.engine.url
         self.engine.dispose()
         self.engine = tune_sqlite(
-            sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url)),
+            sa.create_engine(
+                url,
+                pool_pre_ping=True,
+                **create_engine_kwargs(url),
+                **sqlite_pool_options(url.render_as_string(hide_password=False)),
+            ),
             foreign_keys=False,
         )
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)

@@ -558,3 +558,32 @@ def test_default_sessionmaker_is_lazy_and_uses_settings(tmp_path, monkeypatch):
     finally:
         storage_db.dispose_default()
         get_settings.cache_clear()
+
+
+def test_a_sqlite_file_keeps_its_connection_between_transactions(tmp_path):
+    """Opening the file and setting the pragmas every transaction cost a tenth of a turn."""
+    import threading
+
+    from sqlalchemy import event, text
+
+    engine = storage_db.make_engine(f"sqlite:///{tmp_path / 'pooled.db'}")
+    opened = []
+    event.listen(engine, "connect", lambda *_: opened.append(1))
+    try:
+        for _ in range(3):
+            with engine.begin() as conn:
+                assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+                assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        other = []  # the pooled connection also serves the action server's worker threads
+
+        def from_a_thread() -> None:
+            with engine.connect() as conn:
+                other.append(conn.execute(text("SELECT 1")).scalar_one())
+
+        worker = threading.Thread(target=from_a_thread)
+        worker.start()
+        worker.join()
+        assert other == [1]
+        assert len(opened) == 1
+    finally:
+        engine.dispose()

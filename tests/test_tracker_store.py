@@ -148,3 +148,17 @@ def test_a_turn_on_the_tracker_handed_back_writes_its_new_events_without_countin
     fresh = store(tmp_path)
     assert list(asyncio.run(fresh.retrieve("web:1")).events) == list(tracker.events)
     assert asyncio.run(s.retrieve("web:1")) is tracker
+
+
+def test_turns_on_sqlite_reuse_one_open_connection(tmp_path):
+    import sqlalchemy as sa
+
+    s = store(tmp_path)
+    opened = []
+    sa.event.listen(s.engine, "connect", lambda *_: opened.append(1))
+    tracker = conversation("web:1", "I like my garden")
+    for _ in range(3):
+        asyncio.run(s.save(tracker))
+        tracker = asyncio.run(s.retrieve("web:1"))
+    assert words(tracker) == ["I like my garden"]
+    assert len(opened) == 1

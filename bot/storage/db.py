@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.settings import get_settings
 
@@ -57,6 +58,21 @@ def _sqlite_pragmas(*, wal: bool, foreign_keys: bool):
     return on_connect
 
 
+def sqlite_pool_options(url: str) -> dict:
+    """``create_engine`` options that keep a SQLite file's connections open between
+    transactions (none for other backends and in-memory databases).
+
+    SQLAlchemy 1.4 gives a SQLite file a ``NullPool``: every transaction opens the file, sets
+    the pragmas and closes it again, about a tenth of a turn's work in Rasa and in the action
+    server (py-spy under ``make bench``). A ``QueuePool``, which SQLAlchemy 2.0 uses for files,
+    keeps them; a pooled connection serves one thread at a time, so sqlite3's same-thread
+    check is off, as 2.0 does.
+    """
+    if _sqlite_file(url) is None:
+        return {}
+    return {"poolclass": QueuePool, "connect_args": {"check_same_thread": False}}
+
+
 def tune_sqlite(engine: Engine, *, foreign_keys: bool = True) -> Engine:
     """Set our SQLite pragmas on every new connection of ``engine`` (no-op for other backends)."""
     if engine.dialect.name == "sqlite":
@@ -78,7 +94,7 @@ def make_engine(url: str | None = None, *, sqlite_foreign_keys: bool = True) -> 
     sqlite_file = _sqlite_file(url)
     if sqlite_file is not None:
         sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    engine = create_engine(url, future=True, pool_pre_ping=True, **sqlite_pool_options(url))
     return tune_sqlite(engine, foreign_keys=sqlite_foreign_keys)
 
 
