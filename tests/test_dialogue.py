@@ -131,6 +131,17 @@ def test_summary_ends_with_the_words_no_outcome_was_heard_in():
     assert render_summary([], ["My daughter visits on Sundays"]) == ""  # no outcome to check
 
 
+def test_an_emoji_or_punctuation_alone_is_not_listed_as_something_they_told_us():
+    items = [SummaryItem("seeing_people", "quality_of_life", ["I miss my grandson"], None)]
+    text = render_summary(items, ["\U0001f642", "...", "Mae hi'n braf 🙂", "42"])
+    assert text.splitlines()[2:] == [
+        "Other things you told me",
+        "- \u201cMae hi'n braf 🙂\u201d",
+        "- \u201c42\u201d",
+    ]
+    assert render_summary(items, ["\U0001f642\U0001f44d"]) == "\n".join(text.splitlines()[:2])
+
+
 def test_sender_ids_carry_the_channel():
     assert channel_and_user("telegram:12345", "rest") == ("telegram", "12345")
     assert channel_and_user("abc123", "rest") == ("rest", "abc123")

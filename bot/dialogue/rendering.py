@@ -5,6 +5,7 @@ The headings and phrases are ours; everything in quotation marks is the person's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,12 +24,16 @@ def quoted(text: str, max_words: int = 40) -> str:
 
 #: The heading over what the person said with no outcome picked out in it.
 OTHER_WORDS_HEADING = "Other things you told me"
+#: A letter or digit in any script: a line without one ("🙂", "...") is kept and shown with
+#: what is stored, but is not listed as something the person told us.
+_HAS_WORD = re.compile(r"[^\W_]")
 
 
 def render_summary(items: Iterable[SummaryItem], other_words: Iterable[str] = ()) -> str:
     """The summary grouped under plain headings, each outcome with the person's words, then
-    the person's other words (``other_words``, no outcome heard in them), so none is left out.
-    Empty when no outcome was heard: the other words alone are not a summary to check."""
+    the person's other words (``other_words``, no outcome heard in them), so no words of
+    theirs are left out; a line of only emoji or punctuation is not listed. Empty when no
+    outcome was heard: the other words alone are not a summary to check."""
     lines: list[str] = []
     current_group = None
     for item in items:
@@ -39,7 +44,7 @@ def render_summary(items: Iterable[SummaryItem], other_words: Iterable[str] = ()
         status = f" ({STATUS_WORDS[item.status]})" if item.status in STATUS_WORDS else ""
         words = "; ".join(quoted(q) for q in item.quotes)
         lines.append(f"- {OUTCOMES[item.outcome_id].phrase.capitalize()}{status}: {words}")
-    other = [f"- {quoted(text)}" for text in other_words]
+    other = [f"- {quoted(text)}" for text in other_words if _HAS_WORD.search(text)]
     if lines and other:
         lines += [OTHER_WORDS_HEADING, *other]
     return "\n".join(lines)
